@@ -1,0 +1,234 @@
+//! The invariants of spec section 3, as data, and the one checker that evaluates them.
+//!
+//! Each invariant is a named value of [`Invariant`]; [`check`] evaluates every one of them
+//! on a [`StepView`] (state before, entry, state the handler saw, state after, effects,
+//! and the renders before and after). The CLI, the conformance tests, the proptests, the
+//! explorer and the fuzz targets all call this function and nothing else.
+//!
+//! ```
+//! use grafana_source::invariants::Invariant;
+//! assert_eq!(Invariant::StaleDatasource.name(), "stale-datasource");
+//! assert_eq!("delete-overlap".parse::<Invariant>(), Ok(Invariant::DeleteOverlap));
+//! ```
+use crate::log::Entry;
+use crate::py::{self, PyValue};
+use crate::reducer::Effects;
+use crate::render::{RenderResult, Rendered};
+use crate::world::State;
+
+/// A named property that must hold after every step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Invariant {
+    /// A name provisioned before the step is neither provisioned nor deleted after it.
+    StaleDatasource,
+    /// A name is both provisioned and in `deleteDatasources`.
+    DeleteOverlap,
+    /// Two provisioned datasources share a name.
+    DuplicateName,
+    /// The peer databag changed in a hook where this unit is not the leader.
+    NonLeaderWrite,
+    /// The hook failed.
+    HookFailed,
+    /// A provisioned `url` does not start with an RFC 3986 `scheme://`.
+    UrlWithoutScheme,
+    /// A hook whose `departing_unit` is this unit added names to `sources_to_delete`.
+    SelfDepartureDeletes,
+}
+
+impl Invariant {
+    /// Every invariant, in the order reports list them.
+    pub const ALL: [Invariant; 7] = [
+        Invariant::StaleDatasource,
+        Invariant::DeleteOverlap,
+        Invariant::DuplicateName,
+        Invariant::NonLeaderWrite,
+        Invariant::HookFailed,
+        Invariant::UrlWithoutScheme,
+        Invariant::SelfDepartureDeletes,
+    ];
+
+    /// The name used in step reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Invariant::StaleDatasource => "stale-datasource",
+            Invariant::DeleteOverlap => "delete-overlap",
+            Invariant::DuplicateName => "duplicate-name",
+            Invariant::NonLeaderWrite => "non-leader-write",
+            Invariant::HookFailed => "hook-failed",
+            Invariant::UrlWithoutScheme => "url-without-scheme",
+            Invariant::SelfDepartureDeletes => "self-departure-deletes",
+        }
+    }
+
+    /// One sentence for people: what breaking it means in production.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Invariant::StaleDatasource => "a datasource Grafana had is no longer provisioned but was not scheduled for deletion, so Grafana keeps serving it",
+            Invariant::DeleteOverlap => "a name is provisioned and scheduled for deletion at once, so Grafana deletes a datasource that should exist",
+            Invariant::DuplicateName => "two datasources share a name, so one silently overwrites the other in Grafana",
+            Invariant::NonLeaderWrite => "a non-leader unit changed the peer application databag, which only the leader may write",
+            Invariant::HookFailed => "the hook raised, so Juju marks the unit in error and retries it",
+            Invariant::UrlWithoutScheme => "a provisioned URL has no scheme://, which Grafana cannot use",
+            Invariant::SelfDepartureDeletes => "this unit leaving the relation scheduled deletions, which removes datasources the remaining Grafana units still serve",
+        }
+    }
+}
+
+impl std::str::FromStr for Invariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Invariant::ALL
+            .into_iter()
+            .find(|i| i.name() == s)
+            .ok_or_else(|| format!("unknown invariant `{s}`"))
+    }
+}
+
+/// Everything the checker may look at for one step.
+pub struct StepView<'a> {
+    pub entry: &'a Entry,
+    pub before: &'a State,
+    /// The state the handler saw: `before` with the line's own world changes applied.
+    pub seen: &'a State,
+    pub after: &'a State,
+    pub effects: &'a Effects,
+    pub rendered_before: &'a RenderResult,
+    pub rendered_after: &'a RenderResult,
+}
+
+/// One broken invariant, with the datasource names involved (for people).
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub invariant: Invariant,
+    pub names: Vec<PyValue>,
+}
+
+fn contains_name(names: &[PyValue], name: &PyValue) -> bool {
+    names.iter().any(|n| py::py_eq(n, name))
+}
+
+fn provisioned(r: &Rendered) -> Vec<PyValue> {
+    r.datasources.iter().map(|d| d.name.clone()).collect()
+}
+
+/// `^[A-Za-z][A-Za-z0-9+.-]*://`
+pub fn has_rfc3986_scheme(url: &str) -> bool {
+    let Some((scheme, _)) = url.split_once("://") else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+}
+
+/// The names in a peer `sources_to_delete` value, as a Python set would hold them.
+fn delete_names(state: &State) -> Vec<PyValue> {
+    state
+        .peer_data()
+        .and_then(|bag| bag.get("sources_to_delete"))
+        .filter(|t| !t.is_empty())
+        .and_then(|t| py::json::loads(t).ok())
+        .filter(|v| v.truthy())
+        .and_then(|v| py::to_list(&v).ok())
+        .unwrap_or_default()
+}
+
+/// Evaluate every invariant on one step; violations come in [`Invariant::ALL`] order.
+pub fn check(view: &StepView) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let mut add = |invariant, names: Vec<PyValue>| out.push(Violation { invariant, names });
+
+    if let (Ok(before), Ok(after)) = (view.rendered_before, view.rendered_after) {
+        let now = provisioned(after);
+        let stale: Vec<PyValue> = provisioned(before)
+            .into_iter()
+            .filter(|n| !contains_name(&now, n) && !contains_name(&after.delete, n))
+            .collect();
+        if !stale.is_empty() {
+            add(Invariant::StaleDatasource, stale);
+        }
+    }
+    if let Ok(after) = view.rendered_after {
+        let now = provisioned(after);
+        let overlap: Vec<PyValue> = now
+            .iter()
+            .filter(|n| contains_name(&after.delete, n))
+            .cloned()
+            .collect();
+        if !overlap.is_empty() {
+            add(Invariant::DeleteOverlap, overlap);
+        }
+        let mut dup = Vec::new();
+        for (i, n) in now.iter().enumerate() {
+            if contains_name(&now[..i], n) && !contains_name(&dup, n) {
+                dup.push(n.clone());
+            }
+        }
+        if !dup.is_empty() {
+            add(Invariant::DuplicateName, dup);
+        }
+    }
+    if !view.seen.leader && view.seen.peer_data() != view.after.peer_data() {
+        add(Invariant::NonLeaderWrite, Vec::new());
+    }
+    if view.effects.outcome.is_err() {
+        add(Invariant::HookFailed, Vec::new());
+    }
+    if let Ok(after) = view.rendered_after {
+        let bad: Vec<PyValue> = after
+            .datasources
+            .iter()
+            .filter(|d| !matches!(&d.url, PyValue::Str(u) if has_rfc3986_scheme(u)))
+            .map(|d| d.name.clone())
+            .collect();
+        if !bad.is_empty() {
+            add(Invariant::UrlWithoutScheme, bad);
+        }
+    }
+    let departing_self = match (&view.entry.departing_unit, &view.after.unit) {
+        (Some(d), Some(me)) => d == me,
+        _ => false,
+    };
+    if departing_self {
+        let before = delete_names(view.seen);
+        let grown: Vec<PyValue> = delete_names(view.after)
+            .into_iter()
+            .filter(|n| !contains_name(&before, n))
+            .collect();
+        if !grown.is_empty() {
+            add(Invariant::SelfDepartureDeletes, grown);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_rule_is_rfc3986() {
+        for ok in ["http://x", "a+b.c-d://", "H://"] {
+            assert!(has_rfc3986_scheme(ok), "{ok}");
+        }
+        for bad in [
+            "x",
+            "9090://z",
+            "_x://y",
+            "ü://x",
+            "://x",
+            "http:/x",
+            "ht tp://x",
+        ] {
+            assert!(!has_rfc3986_scheme(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for i in Invariant::ALL {
+            assert_eq!(i.name().parse::<Invariant>(), Ok(i));
+        }
+        assert!("nope".parse::<Invariant>().is_err());
+    }
+}

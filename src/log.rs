@@ -1,0 +1,651 @@
+//! Hook log v1: one JSON object per line, one Juju hook as one Grafana unit saw it.
+//!
+//! Parsing is strict and streaming. Every line becomes a typed [`Entry`] or a
+//! [`LogError`] that names the line and the field; blank lines are the only thing
+//! skipped, as the format says. [`LogReader`] reads one line at a time into a reused
+//! buffer, so memory does not grow with the length of the log.
+//!
+//! ```
+//! use grafana_source::log::{parse_line, HookKind, Endpoint};
+//! let e = parse_line(1, r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source",
+//!     "relation_id": 7, "remote_app": "prometheus", "remote_unit": "prometheus/0",
+//!     "unit_data": {"grafana_source_host": "10.0.0.1:9090"}}"#).unwrap();
+//! assert_eq!(e.hook.kind, HookKind::RelationChanged);
+//! assert_eq!(e.hook.endpoint, Endpoint::Source);
+//! assert_eq!(e.relation.as_ref().unwrap().id, 7);
+//! ```
+use crate::py::PyValue;
+use imbl::OrdMap;
+use serde::Deserialize;
+use std::io::BufRead;
+use std::sync::Arc;
+
+/// The consumer's relation endpoint (interface `grafana_datasource`).
+pub const SOURCE_ENDPOINT: &str = "grafana-source";
+/// The Grafana charm's peer endpoint.
+pub const PEER_ENDPOINT: &str = "grafana";
+/// The longest line accepted, in bytes. Real hooks carry kilobytes; a line past this is
+/// almost certainly not a hook log, and refusing it keeps memory bounded.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A databag: string keys to string values, as Juju stores it. Ordered, so every
+/// output derived from it is deterministic.
+pub type Databag = OrdMap<Arc<str>, Arc<str>>;
+
+/// What kind of hook a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HookKind {
+    RelationCreated,
+    RelationJoined,
+    RelationChanged,
+    RelationDeparted,
+    RelationBroken,
+    UpgradeCharm,
+    LeaderElected,
+    LeaderSettingsChanged,
+    ConfigChanged,
+    /// Any other hook Juju runs (install, start, update-status, `<container>-pebble-ready`,
+    /// secrets, storage, ...): the consumer observes none of them.
+    Other,
+}
+
+impl HookKind {
+    /// Whether this is one of the five `<endpoint>-relation-*` hooks.
+    pub fn is_relation(self) -> bool {
+        matches!(
+            self,
+            HookKind::RelationCreated
+                | HookKind::RelationJoined
+                | HookKind::RelationChanged
+                | HookKind::RelationDeparted
+                | HookKind::RelationBroken
+        )
+    }
+}
+
+/// Which endpoint a relation hook belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `grafana-source`: the datasource relations.
+    Source,
+    /// `grafana`: the peer relation holding the consumer's state.
+    Peer,
+    /// Another endpoint of the charm (dashboards, ingress, ...), or not a relation hook.
+    Other,
+}
+
+/// A parsed hook name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// The name as Juju gave it (`JUJU_HOOK_NAME`).
+    pub name: Arc<str>,
+    pub kind: HookKind,
+    pub endpoint: Endpoint,
+}
+
+const RELATION_SUFFIXES: [(&str, HookKind); 5] = [
+    ("-relation-created", HookKind::RelationCreated),
+    ("-relation-joined", HookKind::RelationJoined),
+    ("-relation-changed", HookKind::RelationChanged),
+    ("-relation-departed", HookKind::RelationDeparted),
+    ("-relation-broken", HookKind::RelationBroken),
+];
+
+const PLAIN_HOOKS: [(&str, HookKind); 16] = [
+    ("install", HookKind::Other),
+    ("start", HookKind::Other),
+    ("stop", HookKind::Other),
+    ("remove", HookKind::Other),
+    ("config-changed", HookKind::ConfigChanged),
+    ("upgrade-charm", HookKind::UpgradeCharm),
+    ("update-status", HookKind::Other),
+    ("leader-elected", HookKind::LeaderElected),
+    ("leader-settings-changed", HookKind::LeaderSettingsChanged),
+    ("collect-metrics", HookKind::Other),
+    ("secret-changed", HookKind::Other),
+    ("secret-expired", HookKind::Other),
+    ("secret-remove", HookKind::Other),
+    ("secret-rotate", HookKind::Other),
+    ("pre-series-upgrade", HookKind::Other),
+    ("post-series-upgrade", HookKind::Other),
+];
+
+/// Suffixes of the hooks Juju names after a container or a storage.
+const NAMED_HOOK_SUFFIXES: [&str; 6] = [
+    "-pebble-ready",
+    "-pebble-custom-notice",
+    "-pebble-check-failed",
+    "-pebble-check-recovered",
+    "-storage-attached",
+    "-storage-detaching",
+];
+
+/// Whether `s` is a valid Juju endpoint, container or storage name (`[a-z][a-z0-9-]*`).
+fn is_juju_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
+        && !s.ends_with('-')
+}
+
+impl Hook {
+    /// Parse a hook name; `None` when Juju has no such hook.
+    pub fn parse(name: &str) -> Option<(Hook, Option<&str>)> {
+        let hook = |kind, endpoint| Hook {
+            name: Arc::from(name),
+            kind,
+            endpoint,
+        };
+        if let Some(&(_, kind)) = PLAIN_HOOKS.iter().find(|(n, _)| *n == name) {
+            return Some((hook(kind, Endpoint::Other), None));
+        }
+        for (suffix, kind) in RELATION_SUFFIXES {
+            if let Some(endpoint) = name.strip_suffix(suffix) {
+                if !is_juju_name(endpoint) {
+                    return None;
+                }
+                let ep = match endpoint {
+                    SOURCE_ENDPOINT => Endpoint::Source,
+                    PEER_ENDPOINT => Endpoint::Peer,
+                    _ => Endpoint::Other,
+                };
+                return Some((hook(kind, ep), Some(endpoint)));
+            }
+        }
+        for suffix in NAMED_HOOK_SUFFIXES {
+            if let Some(prefix) = name.strip_suffix(suffix) {
+                if is_juju_name(prefix) {
+                    return Some((hook(HookKind::Other, Endpoint::Other), None));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// The relation a relation hook runs for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelationRef {
+    /// `JUJU_RELATION`: the endpoint name.
+    pub endpoint: Arc<str>,
+    /// The number in `JUJU_RELATION_ID`.
+    pub id: u64,
+    /// `JUJU_REMOTE_APP`.
+    pub remote_app: Arc<str>,
+}
+
+/// One hook invocation, typed. Field meanings: spec section 1.
+#[derive(Clone)]
+pub struct Entry {
+    /// 1-based line number in the log this entry came from.
+    pub line: u64,
+    pub hook: Hook,
+    /// `JUJU_UNIT_NAME`, when the line gives it (sticky).
+    pub unit: Option<Arc<str>>,
+    /// `is-leader` during this hook, when the line gives it (sticky).
+    pub leader: Option<bool>,
+    /// Present exactly on relation hooks.
+    pub relation: Option<RelationRef>,
+    pub remote_unit: Option<Arc<str>>,
+    pub departing_unit: Option<Arc<str>>,
+    /// The complete remote application databag, replacing the earlier view.
+    pub app_data: Option<Databag>,
+    /// The complete databag of `remote_unit`, replacing the earlier view.
+    pub unit_data: Option<Databag>,
+    /// Charm config values given on this line (merged into the sticky config).
+    pub config: Option<Vec<(Arc<str>, PyValue)>>,
+    /// Legacy `StoredState` of the consumer (`upgrade-charm` only).
+    pub stored_state: Option<PyValue>,
+}
+
+/// `Debug` names which databags a line carries but never their values: relation data
+/// carries `secure_extra_fields`, which must not reach logs or debug output.
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys = |d: &Option<Databag>| d.as_ref().map(|d| d.keys().cloned().collect::<Vec<_>>());
+        f.debug_struct("Entry")
+            .field("line", &self.line)
+            .field("hook", &self.hook.name)
+            .field("unit", &self.unit)
+            .field("leader", &self.leader)
+            .field("relation", &self.relation)
+            .field("remote_unit", &self.remote_unit)
+            .field("departing_unit", &self.departing_unit)
+            .field("app_data_keys", &keys(&self.app_data))
+            .field("unit_data_keys", &keys(&self.unit_data))
+            .field("has_config", &self.config.is_some())
+            .field("has_stored_state", &self.stored_state.is_some())
+            .finish()
+    }
+}
+
+/// A log line that is not a valid hook log v1 entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    #[error("line {line}: not valid JSON: {message}")]
+    Json { line: u64, message: String },
+    #[error("line {line}: field `{field}`: {message}")]
+    Field {
+        line: u64,
+        field: String,
+        message: String,
+    },
+    #[error("line {line}: not valid UTF-8")]
+    Utf8 { line: u64 },
+    #[error("line {line}: longer than {max} bytes", max = MAX_LINE_BYTES)]
+    TooLong { line: u64 },
+    #[error("reading the log failed after line {line}: {message}")]
+    Io { line: u64, message: String },
+}
+
+impl LogError {
+    /// The 1-based line the error is about.
+    pub fn line(&self) -> u64 {
+        match self {
+            LogError::Json { line, .. }
+            | LogError::Field { line, .. }
+            | LogError::Utf8 { line }
+            | LogError::TooLong { line }
+            | LogError::Io { line, .. } => *line,
+        }
+    }
+}
+
+/// The wire shape of a line. Unknown fields are refused: nothing a user wrote is dropped.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    hook: String,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    leader: Option<bool>,
+    #[serde(default)]
+    relation: Option<String>,
+    #[serde(default)]
+    relation_id: Option<u64>,
+    #[serde(default)]
+    remote_app: Option<String>,
+    #[serde(default)]
+    remote_unit: Option<String>,
+    #[serde(default)]
+    departing_unit: Option<String>,
+    #[serde(default)]
+    app_data: Option<indexmap::IndexMap<String, String>>,
+    #[serde(default)]
+    unit_data: Option<indexmap::IndexMap<String, String>>,
+    #[serde(default)]
+    config: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    stored_state: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn databag(raw: indexmap::IndexMap<String, String>) -> Databag {
+    raw.into_iter()
+        .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+        .collect()
+}
+
+/// Parse one line (without its newline) of a hook log.
+pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
+    let field_err = |field: &str, message: String| LogError::Field {
+        line,
+        field: field.to_string(),
+        message,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let raw: RawEntry = match serde_path_to_error::deserialize(&mut de) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            return Err(if inner.is_syntax() || inner.is_eof() || path == "." {
+                LogError::Json {
+                    line,
+                    message: inner.to_string(),
+                }
+            } else {
+                field_err(&path, strip_position(&inner.to_string()))
+            });
+        }
+    };
+    de.end().map_err(|e| LogError::Json {
+        line,
+        message: e.to_string(),
+    })?;
+
+    let (hook, endpoint) = Hook::parse(&raw.hook)
+        .ok_or_else(|| field_err("hook", format!("unknown hook kind `{}`", raw.hook)))?;
+    let relation = match endpoint {
+        // Other endpoints' hooks only carry leader/config changes; their relation fields
+        // are optional, but `relation`, when given, must still match.
+        Some(endpoint) if hook.endpoint == Endpoint::Other => {
+            if let Some(rel) = raw.relation.as_deref().filter(|r| *r != endpoint) {
+                return Err(field_err(
+                    "relation",
+                    format!("`{rel}` does not match the hook's endpoint `{endpoint}`"),
+                ));
+            }
+            match (raw.relation_id, raw.remote_app) {
+                (Some(id), Some(remote_app)) => Some(RelationRef {
+                    endpoint: Arc::from(endpoint),
+                    id,
+                    remote_app: Arc::from(remote_app),
+                }),
+                _ => None,
+            }
+        }
+        Some(endpoint) => {
+            let rel = raw
+                .relation
+                .as_deref()
+                .ok_or_else(|| field_err("relation", "missing on a relation hook".to_string()))?;
+            if rel != endpoint {
+                return Err(field_err(
+                    "relation",
+                    format!("`{rel}` does not match the hook's endpoint `{endpoint}`"),
+                ));
+            }
+            let id = raw.relation_id.ok_or_else(|| {
+                field_err("relation_id", "missing on a relation hook".to_string())
+            })?;
+            let remote_app = raw
+                .remote_app
+                .ok_or_else(|| field_err("remote_app", "missing on a relation hook".to_string()))?;
+            Some(RelationRef {
+                endpoint: Arc::from(rel),
+                id,
+                remote_app: Arc::from(remote_app),
+            })
+        }
+        None => {
+            let stray = [
+                ("relation", raw.relation.is_some()),
+                ("relation_id", raw.relation_id.is_some()),
+                ("remote_app", raw.remote_app.is_some()),
+                ("remote_unit", raw.remote_unit.is_some()),
+                ("departing_unit", raw.departing_unit.is_some()),
+                ("app_data", raw.app_data.is_some()),
+                ("unit_data", raw.unit_data.is_some()),
+            ];
+            if let Some((field, _)) = stray.iter().find(|(_, present)| *present) {
+                return Err(field_err(
+                    field,
+                    format!("only relation hooks carry it, not `{}`", raw.hook),
+                ));
+            }
+            None
+        }
+    };
+    if raw.unit_data.is_some() && raw.remote_unit.is_none() {
+        return Err(field_err(
+            "unit_data",
+            "given without the `remote_unit` it belongs to".to_string(),
+        ));
+    }
+    if raw.stored_state.is_some() && hook.kind != HookKind::UpgradeCharm {
+        return Err(field_err(
+            "stored_state",
+            "only `upgrade-charm` carries it".to_string(),
+        ));
+    }
+    Ok(Entry {
+        line,
+        hook,
+        unit: raw.unit.map(Arc::from),
+        leader: raw.leader,
+        relation,
+        remote_unit: raw.remote_unit.map(Arc::from),
+        departing_unit: raw.departing_unit.map(Arc::from),
+        app_data: raw.app_data.map(databag),
+        unit_data: raw.unit_data.map(databag),
+        config: raw.config.map(|c| {
+            c.iter()
+                .map(|(k, v)| (Arc::from(k.as_str()), PyValue::from_json(v)))
+                .collect()
+        }),
+        stored_state: raw
+            .stored_state
+            .map(|s| PyValue::from_json(&serde_json::Value::Object(s))),
+    })
+}
+
+/// serde_json appends " at line L column C" about the one-line text; the log line number
+/// is what a person needs, and the error already names the field.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Streams entries from a reader, one line at a time, with a reused line buffer.
+pub struct LogReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: u64,
+    done: bool,
+}
+
+impl<R: BufRead> LogReader<R> {
+    pub fn new(reader: R) -> Self {
+        LogReader {
+            reader,
+            buf: Vec::new(),
+            line: 0,
+            done: false,
+        }
+    }
+
+    /// Reads the next raw line (without its newline) into the buffer; `None` at the end.
+    fn next_line(&mut self) -> Option<Result<(), LogError>> {
+        self.buf.clear();
+        let mut limited =
+            <&mut R as std::io::Read>::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1);
+        match limited.read_until(b'\n', &mut self.buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                self.line += 1;
+                if self.buf.last() == Some(&b'\n') {
+                    self.buf.pop();
+                    if self.buf.last() == Some(&b'\r') {
+                        self.buf.pop();
+                    }
+                } else if self.buf.len() > MAX_LINE_BYTES {
+                    return Some(Err(LogError::TooLong { line: self.line }));
+                }
+                Some(Ok(()))
+            }
+            Err(e) => Some(Err(LogError::Io {
+                line: self.line,
+                message: e.to_string(),
+            })),
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for LogReader<R> {
+    type Item = Result<Entry, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.next_line() {
+                None => {
+                    self.done = true;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(())) => {
+                    let text = match std::str::from_utf8(&self.buf) {
+                        Ok(t) => t,
+                        Err(_) => {
+                            self.done = true;
+                            return Some(Err(LogError::Utf8 { line: self.line }));
+                        }
+                    };
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    let parsed = parse_line(self.line, text);
+                    if parsed.is_err() {
+                        self.done = true;
+                    }
+                    return Some(parsed);
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Parse a whole log held in memory.
+pub fn parse_str(text: &str) -> Result<Vec<Entry>, LogError> {
+    LogReader::new(text.as_bytes()).collect()
+}
+
+/// Pre-scan a log for the peer relation's visibility at its start (see
+/// [`crate::world::PeerAtStart`]). Reads only up to the first `grafana-relation-*` line,
+/// looking at nothing but `hook`; malformed lines are left for the real parse to report.
+pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
+    #[derive(Deserialize)]
+    struct HookOnly {
+        hook: String,
+    }
+    let hooks = reader
+        .lines()
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .map_while(|l| serde_json::from_str::<HookOnly>(&l).ok().map(|h| h.hook));
+    let mut first_peer = None;
+    for hook in hooks {
+        if hook.starts_with("grafana-relation-") {
+            first_peer = Some(hook);
+            break;
+        }
+    }
+    crate::world::PeerAtStart::from_hooks(first_peer.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> LogError {
+        parse_line(3, text).unwrap_err()
+    }
+
+    #[test]
+    fn relation_hook_fields_are_typed() {
+        let e = parse_line(
+            1,
+            r#"{"hook": "grafana-source-relation-departed", "relation": "grafana-source", "relation_id": 4, "remote_app": "p", "remote_unit": null, "departing_unit": "grafana/0"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.hook.kind, HookKind::RelationDeparted);
+        assert_eq!(e.remote_unit, None);
+        assert_eq!(e.departing_unit.as_deref(), Some("grafana/0"));
+    }
+
+    #[test]
+    fn errors_name_line_and_field() {
+        assert_eq!(
+            err(
+                r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "relation_id": "x", "remote_app": "p"}"#
+            ),
+            LogError::Field {
+                line: 3,
+                field: "relation_id".into(),
+                message: "invalid type: string \"x\", expected u64".into()
+            }
+        );
+        let e = err(
+            r#"{"hook": "grafana-source-relation-changed", "relation": "grafana", "relation_id": 1, "remote_app": "p"}"#,
+        );
+        assert!(
+            matches!(&e, LogError::Field { field, .. } if field == "relation"),
+            "{e}"
+        );
+        let e = err(
+            r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "remote_app": "p"}"#,
+        );
+        assert!(
+            matches!(&e, LogError::Field { field, .. } if field == "relation_id"),
+            "{e}"
+        );
+        let e = err(r#"{"hook": "frobnicate"}"#);
+        assert!(
+            matches!(&e, LogError::Field { field, .. } if field == "hook"),
+            "{e}"
+        );
+        let e = err(r#"{"hook": "install", "colour": 1}"#);
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = err(r#"{"hook": "install", "relation_id": 1}"#);
+        assert!(
+            matches!(&e, LogError::Field { field, .. } if field == "relation_id"),
+            "{e}"
+        );
+        let e = err(
+            r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "relation_id": 1, "remote_app": "p", "remote_unit": "p/0", "unit_data": {"a": 1}}"#,
+        );
+        assert!(
+            matches!(&e, LogError::Field { field, .. } if field == "unit_data.a"),
+            "{e}"
+        );
+        assert!(matches!(err("{\"hook\": "), LogError::Json { line: 3, .. }));
+        assert!(matches!(
+            err("[1]"),
+            LogError::Json { line: 3, .. } | LogError::Field { line: 3, .. }
+        ));
+        let e = err(r#"{"hook": "install", "stored_state": {}}"#);
+        assert!(
+            matches!(&e, LogError::Field { field, .. } if field == "stored_state"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn hook_names() {
+        assert!(parse_line(1, r#"{"hook": "ingress-relation-changed"}"#).is_ok());
+        assert!(parse_line(
+            1,
+            r#"{"hook": "ingress-relation-changed", "relation": "x"}"#
+        )
+        .is_err());
+        for ok in [
+            "install",
+            "grafana-pebble-ready",
+            "ingress-relation-changed",
+            "upgrade-charm",
+            "data-storage-attached",
+        ] {
+            assert!(Hook::parse(ok).is_some(), "{ok}");
+        }
+        for bad in [
+            "",
+            "relation-changed",
+            "Grafana-relation-changed",
+            "x-relation-exploded",
+            "-pebble-ready",
+        ] {
+            assert!(Hook::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reader_skips_blank_lines_and_counts_physical_lines() {
+        let text = "{\"hook\": \"install\"}\n\n  \n{\"hook\": \"start\"}\r\n{\"hook\": 5}\n";
+        let got: Vec<_> = LogReader::new(text.as_bytes()).collect();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[1].as_ref().unwrap().line, 4);
+        assert!(matches!(&got[2], Err(LogError::Field { line: 5, field, .. }) if field == "hook"));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let bytes = b"{\"hook\": \"install\"}\n{\"hook\": \"\xff\"}\n";
+        let got: Vec<_> = LogReader::new(&bytes[..]).collect();
+        assert!(matches!(got[1], Err(LogError::Utf8 { line: 2 })));
+    }
+}

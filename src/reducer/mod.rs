@@ -1,0 +1,142 @@
+//! The reducers: `(state, entry) → (state', effects)`, one per profile.
+//!
+//! A step has three phases, and only the middle one differs between profiles:
+//! 1. [`apply_world`]: what Juju does before any handler runs (sticky fields, membership,
+//!    databags). Always applies, even when the handler then fails.
+//! 2. The profile's handler, which sees that world and returns the peer databag it
+//!    leaves, the events it emits, or the error it raises.
+//! 3. Commit: a failed hook leaves the peer databag as it was (Juju rolls back a failed
+//!    hook's relation-data writes).
+//!
+//! Reducers are pure: no I/O, no clock, no randomness. Everything they read is in the
+//! state or the entry.
+use crate::log::{Databag, Entry};
+use crate::py::PyExc;
+use crate::world::{apply_world, Peer, State};
+
+pub mod libpatch21;
+pub mod verified;
+
+/// Which fold to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// The reference library (LIBPATCH 21), reproduced exactly, bugs included.
+    Libpatch21,
+    /// Reconcile semantics that break no invariant (see ARCHITECTURE.md).
+    Verified,
+}
+
+impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::Libpatch21, Profile::Verified];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Libpatch21 => "libpatch21",
+            Profile::Verified => "verified",
+        }
+    }
+}
+
+impl std::str::FromStr for Profile {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown profile `{s}` (expected libpatch21 or verified)"))
+    }
+}
+
+/// A custom event the consumer emits to the Grafana charm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Event {
+    SourcesChanged,
+    SourcesToDeleteChanged,
+}
+
+impl Event {
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::SourcesChanged => "sources_changed",
+            Event::SourcesToDeleteChanged => "sources_to_delete_changed",
+        }
+    }
+}
+
+/// Something the `verified` profile noticed and handled instead of failing the hook:
+/// malformed remote data isolated, a name collision resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub relation: Option<u64>,
+    pub unit: Option<String>,
+    pub field: String,
+    pub message: String,
+}
+
+/// What a handler did, when it did not raise.
+#[derive(Debug, Clone, Default)]
+pub struct Handled {
+    /// The peer databag it leaves; `None` when the peer relation is not visible.
+    pub peer: Option<Databag>,
+    pub emitted: Vec<Event>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The effects of one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effects {
+    /// `Err` names the Python exception the reference raises; the hook failed as a whole.
+    pub outcome: Result<(), PyExc>,
+    pub emitted: Vec<Event>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// One folded step: the state the handler saw, the state after, and the effects.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub seen: State,
+    pub after: State,
+    pub effects: Effects,
+}
+
+/// Fold one entry. `before` is not modified; `Step::after` shares structure with it.
+pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
+    let mut seen = before.clone();
+    apply_world(&mut seen, entry);
+    let handled = match profile {
+        Profile::Libpatch21 => libpatch21::handle(&seen, entry),
+        Profile::Verified => Ok(verified::handle(&seen, entry)),
+    };
+    let mut after = seen.clone();
+    let effects = match handled {
+        Ok(h) => {
+            if let (Peer::Visible(bag), Some(new)) = (&mut after.peer, h.peer) {
+                *bag = new;
+            }
+            Effects {
+                outcome: Ok(()),
+                emitted: h.emitted,
+                diagnostics: h.diagnostics,
+            }
+        }
+        Err(exc) => Effects {
+            outcome: Err(exc),
+            emitted: Vec::new(),
+            diagnostics: Vec::new(),
+        },
+    };
+    if profile == Profile::Verified {
+        // Rule 6: remember every name this unit renders, so later renders delete them.
+        for d in crate::render::render_verified(&after).datasources {
+            if let crate::py::PyValue::Str(n) = d.name {
+                after.rendered_ever.insert(n);
+            }
+        }
+    }
+    Step {
+        seen,
+        after,
+        effects,
+    }
+}

@@ -1,0 +1,291 @@
+//! Rendering: the Grafana provisioning config the charm writes from the consumer state.
+//!
+//! [`render`] reproduces the Grafana charm's `_generate_datasource_config` (same commit
+//! as the reference library) over the peer databag: `GrafanaSourceConsumer.sources` and
+//! `.sources_to_delete` read it, then each source becomes a datasource with
+//! `orgId "1"`, `access proxy`, `isDefault "false"`, `jsonData` from `extra_fields`,
+//! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
+//! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
+//! When that code raises, the render fails with the Python exception it raises.
+use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
+use crate::reducer::Profile;
+use crate::world::State;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// The config key that floors `jsonData.timeout`.
+pub const TIMEOUT_KEY: &str = "datasource_query_timeout";
+/// The Grafana charm's default for [`TIMEOUT_KEY`].
+pub const DEFAULT_TIMEOUT: i64 = 300;
+
+/// One provisioned datasource. Values are Python values: corrupt peer data can put any
+/// JSON there, and the report shows it as the reference would.
+#[derive(Clone, Debug)]
+pub struct Datasource {
+    pub name: PyValue,
+    pub source_type: PyValue,
+    pub url: PyValue,
+    pub json_data: Option<PyValue>,
+    /// Secrets: shown only in machine-readable output, redacted for people.
+    pub secure_json_data: Option<PyValue>,
+}
+
+/// The provisioning file: datasources to provision and names to delete.
+#[derive(Clone, Debug, Default)]
+pub struct Rendered {
+    pub datasources: Vec<Datasource>,
+    pub delete: Vec<PyValue>,
+}
+
+/// What rendering a state gives: the config, or the exception the charm's renderer raises.
+pub type RenderResult = Result<Rendered, PyExc>;
+
+impl Rendered {
+    /// The provisioning file as JSON, in the step report's shape (spec section 2).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let datasources: Vec<Value> = self
+            .datasources
+            .iter()
+            .map(|d| {
+                let mut m = Map::new();
+                m.insert("orgId".into(), json!("1"));
+                m.insert("access".into(), json!("proxy"));
+                m.insert("isDefault".into(), json!("false"));
+                m.insert("name".into(), d.name.to_json());
+                m.insert("type".into(), d.source_type.to_json());
+                m.insert("url".into(), d.url.to_json());
+                if let Some(j) = &d.json_data {
+                    m.insert("jsonData".into(), j.to_json());
+                }
+                if let Some(s) = &d.secure_json_data {
+                    m.insert("secureJsonData".into(), s.to_json());
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let delete: Vec<Value> = self
+            .delete
+            .iter()
+            .map(|n| json!({"orgId": 1, "name": n.to_json()}))
+            .collect();
+        json!({"apiVersion": 1, "datasources": datasources, "deleteDatasources": delete})
+    }
+}
+
+fn peer_value(state: &State, key: &str) -> Result<PyValue, PyExc> {
+    match state.peer_data().and_then(|bag| bag.get(key)) {
+        Some(text) if !text.is_empty() => py::json::loads(text),
+        _ => Ok(PyValue::Dict(PyDict::new())),
+    }
+}
+
+/// The configured timeout: the config value as given, or the charm default.
+fn configured_timeout(state: &State) -> PyValue {
+    state
+        .config
+        .get(TIMEOUT_KEY)
+        .map(|c| c.0.clone())
+        .unwrap_or(PyValue::Int(PyInt::Small(DEFAULT_TIMEOUT)))
+}
+
+/// Python `int < value` for the configured timeout.
+fn int_lt(timeout: &PyInt, configured: &PyValue) -> Result<bool, PyExc> {
+    Ok(match configured {
+        PyValue::Int(c) => timeout.cmp(c) == Ordering::Less,
+        PyValue::Bool(b) => timeout.cmp(&PyInt::Small(*b as i64)) == Ordering::Less,
+        PyValue::Float(f) => int_lt_f64(timeout, *f),
+        _ => return Err(PyExc::TypeError),
+    })
+}
+
+/// Render `state` as `profile` does.
+pub fn render(profile: Profile, state: &State) -> RenderResult {
+    match profile {
+        Profile::Libpatch21 => render_reference(state),
+        Profile::Verified => Ok(render_verified(state)),
+    }
+}
+
+/// Python `int < float`. Exact for machine-sized ints; a big int is compared through its
+/// nearest double.
+fn int_lt_f64(n: &PyInt, f: f64) -> bool {
+    if f.is_nan() {
+        return false;
+    }
+    match n {
+        // n < f  <=>  n < ceil(f), and ceil(f) is exact in i128 below 2^100.
+        PyInt::Small(n) if f.abs() < 1e30 => (*n as i128) < f.ceil() as i128,
+        PyInt::Small(_) => f > 0.0,
+        PyInt::Big(text) => text.parse::<f64>().is_ok_and(|x| x < f),
+    }
+}
+
+/// `_generate_datasource_config()` over the peer databag.
+pub fn render_reference(state: &State) -> RenderResult {
+    // GrafanaSourceConsumer.sources
+    let stored_sources = peer_value(state, "sources")?;
+    let PyValue::Dict(by_rel) = &stored_sources else {
+        return Err(PyExc::AttributeError); // .values()
+    };
+    let mut sources = Vec::new();
+    for source in by_rel.values() {
+        sources.extend(py::to_list(source)?);
+    }
+    let configured = configured_timeout(state);
+    let mut datasources = Vec::with_capacity(sources.len());
+    for info in &sources {
+        let name = py::getitem_str(info, "source_name")?.clone();
+        let source_type = py::getitem_str(info, "source_type")?.clone();
+        let url = py::getitem_str(info, "url")?.clone();
+        let pick = |field| -> Result<Option<PyValue>, PyExc> {
+            Ok(py::get_str(info, field)?.filter(|v| v.truthy()).cloned())
+        };
+        let mut json_data = pick("extra_fields")?;
+        let secure_json_data = pick("secure_extra_fields")?;
+        // timeout = source.get("jsonData", {}).get("timeout", 0)
+        let timeout = match &json_data {
+            None => PyValue::Int(PyInt::Small(0)),
+            Some(PyValue::Dict(d)) => d
+                .get(&PyKey::Str(Arc::from("timeout")))
+                .cloned()
+                .unwrap_or(PyValue::Int(PyInt::Small(0))),
+            Some(_) => return Err(PyExc::AttributeError),
+        };
+        if int_lt(&py::py_int(&timeout)?, &configured)? {
+            let mut d = match json_data.take() {
+                Some(PyValue::Dict(d)) => d,
+                _ => PyDict::new(),
+            };
+            d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
+            json_data = Some(PyValue::Dict(d));
+        }
+        datasources.push(Datasource {
+            name,
+            source_type,
+            url,
+            json_data,
+            secure_json_data,
+        });
+    }
+    // GrafanaSourceConsumer.sources_to_delete: get_peer_data(...) or []
+    let to_delete = peer_value(state, "sources_to_delete")?;
+    let delete = if to_delete.truthy() {
+        py::to_list(&to_delete)?
+    } else {
+        Vec::new()
+    };
+    Ok(Rendered {
+        datasources,
+        delete,
+    })
+}
+
+/// The configured timeout as a number the `verified` renderer can compare with; a value
+/// Python could not compare falls back to the charm default.
+fn verified_timeout(state: &State) -> PyValue {
+    match configured_timeout(state) {
+        v @ (PyValue::Int(_) | PyValue::Float(_) | PyValue::Bool(_)) => v,
+        _ => PyValue::Int(PyInt::Small(DEFAULT_TIMEOUT)),
+    }
+}
+
+/// One peer `sources` entry as the `verified` renderer accepts it, or `None` to skip it.
+fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasource> {
+    let PyValue::Dict(d) = info else { return None };
+    let text = |k: &str| match d.get(&PyKey::Str(Arc::from(k))) {
+        Some(v @ PyValue::Str(_)) => Some(v.clone()),
+        _ => None,
+    };
+    let object = |k: &str| match d.get(&PyKey::Str(Arc::from(k))) {
+        Some(v @ PyValue::Dict(m)) if !m.is_empty() => Ok(Some(v.clone())),
+        Some(v) if v.truthy() => Err(()),
+        _ => Ok(None),
+    };
+    let name = text("source_name")?;
+    let source_type = text("source_type")?;
+    let url = match text("url")? {
+        PyValue::Str(u) if !crate::invariants::has_rfc3986_scheme(&u) => {
+            PyValue::Str(Arc::from(format!("http://{u}")))
+        }
+        u => u,
+    };
+    let mut json_data = object("extra_fields").ok()?;
+    let secure_json_data = object("secure_extra_fields").ok()?;
+    let timeout = match &json_data {
+        Some(PyValue::Dict(j)) => j.get(&PyKey::Str(Arc::from("timeout"))).cloned(),
+        _ => None,
+    };
+    let timeout = timeout
+        .and_then(|t| py::py_int(&t).ok())
+        .unwrap_or(PyInt::Small(0));
+    if int_lt(&timeout, configured).unwrap_or(false) {
+        let mut j = match json_data.take() {
+            Some(PyValue::Dict(j)) => j,
+            _ => PyDict::new(),
+        };
+        j.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
+        json_data = Some(PyValue::Dict(j));
+    }
+    Some(Datasource {
+        name,
+        source_type,
+        url,
+        json_data,
+        secure_json_data,
+    })
+}
+
+/// The `verified` renderer: total (never fails) and local (ARCHITECTURE.md, rule 6).
+/// Malformed entries are skipped, the first of two equal names wins, urls lacking a scheme
+/// get `http://`, and `deleteDatasources` is (peer `sources_to_delete` ∪ every name this
+/// unit rendered before) − the names rendered now.
+pub fn render_verified(state: &State) -> Rendered {
+    let bag = state.last_peer_data();
+    let read = |k: &str| {
+        bag.and_then(|b| b.get(k))
+            .filter(|t| !t.is_empty())
+            .and_then(|t| py::json::loads(t).ok())
+    };
+    let configured = verified_timeout(state);
+    let mut datasources: Vec<Datasource> = Vec::new();
+    let mut names: std::collections::BTreeSet<Arc<str>> = Default::default();
+    if let Some(PyValue::Dict(by_rel)) = read("sources") {
+        for entries in by_rel.values() {
+            let PyValue::List(items) = entries else {
+                continue;
+            };
+            for info in items {
+                let Some(ds) = verified_datasource(info, &configured) else {
+                    continue;
+                };
+                let PyValue::Str(n) = &ds.name else { continue };
+                if names.insert(n.clone()) {
+                    datasources.push(ds);
+                }
+            }
+        }
+    }
+    let mut delete: Vec<PyValue> = Vec::new();
+    let mut deleted: std::collections::BTreeSet<Arc<str>> = Default::default();
+    let peer_delete = match read("sources_to_delete") {
+        Some(PyValue::List(items)) => items,
+        _ => Vec::new(),
+    };
+    let candidates = peer_delete
+        .into_iter()
+        .filter_map(|v| match v {
+            PyValue::Str(s) => Some(s),
+            _ => None,
+        })
+        .chain(state.rendered_ever.iter().cloned());
+    for n in candidates {
+        if !names.contains(&n) && deleted.insert(n.clone()) {
+            delete.push(PyValue::Str(n));
+        }
+    }
+    Rendered {
+        datasources,
+        delete,
+    }
+}

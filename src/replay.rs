@@ -1,0 +1,149 @@
+//! The replay driver: fold a log entry by entry, render, check, report.
+//!
+//! [`Replay`] holds the current state and its render; each [`Replay::step`] folds one
+//! entry with the profile's reducer, renders the new state, runs the invariant checker
+//! and returns the [`StepReport`]. It keeps nothing per step, so replaying a stream uses
+//! memory bounded by the world, not by the log.
+use crate::invariants::{self, StepView};
+use crate::log::{self, Entry, LogError};
+use crate::reducer::{self, Profile, Step};
+use crate::render::{self, RenderResult};
+use crate::report::StepReport;
+use crate::world::{PeerAtStart, State};
+
+/// A fold in progress.
+pub struct Replay {
+    profile: Profile,
+    state: State,
+    rendered: RenderResult,
+    steps: u64,
+}
+
+impl Replay {
+    pub fn new(profile: Profile, peer: PeerAtStart) -> Self {
+        let state = State::new(peer);
+        let rendered = render::render(profile, &state);
+        Replay {
+            profile,
+            state,
+            rendered,
+            steps: 0,
+        }
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn rendered(&self) -> &RenderResult {
+        &self.rendered
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// Fold one entry and report on it.
+    pub fn step(&mut self, entry: &Entry) -> StepReport {
+        let Step {
+            seen,
+            after,
+            effects,
+        } = reducer::step(self.profile, &self.state, entry);
+        let rendered = render::render(self.profile, &after);
+        let violations = invariants::check(&StepView {
+            entry,
+            before: &self.state,
+            seen: &seen,
+            after: &after,
+            effects: &effects,
+            rendered_before: &self.rendered,
+            rendered_after: &rendered,
+        });
+        let report = StepReport {
+            step: self.steps,
+            line: entry.line,
+            hook: entry.hook.name.to_string(),
+            outcome: effects.outcome,
+            emitted: effects.emitted,
+            peer_app_data: after.peer_data().cloned().unwrap_or_default(),
+            datasources: rendered.clone(),
+            violations,
+        };
+        self.state = after;
+        self.rendered = rendered;
+        self.steps += 1;
+        report
+    }
+}
+
+/// Replay a whole log held in memory.
+pub fn replay_str(text: &str, profile: Profile) -> Result<Vec<StepReport>, LogError> {
+    let entries = log::parse_str(text)?;
+    let peer = PeerAtStart::from_hooks(entries.iter().map(|e| &*e.hook.name));
+    let mut replay = Replay::new(profile, peer);
+    Ok(entries.iter().map(|e| replay.step(e)).collect())
+}
+
+/// Whether the caller wants more steps after the one just reported.
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Stream a log through a [`Replay`], calling `sink` after every step with the replay
+/// (for its state) and the step's report.
+///
+/// `peer` is the peer relation's visibility at the start, when the caller knows it (a
+/// file can be pre-scanned with [`log::peer_at_start`]). When it is `None`, entries are
+/// held back until the first `grafana-relation-*` line decides it (or the log ends): for
+/// real logs that is a short prefix, and the rest streams in constant memory.
+pub fn replay_stream<I, F>(
+    entries: I,
+    profile: Profile,
+    peer: Option<PeerAtStart>,
+    mut sink: F,
+) -> Result<Option<Replay>, LogError>
+where
+    I: IntoIterator<Item = Result<Entry, LogError>>,
+    F: FnMut(&Replay, StepReport) -> Flow,
+{
+    let mut pending: Vec<Entry> = Vec::new();
+    let mut replay = peer.map(|p| Replay::new(profile, p));
+    for entry in entries {
+        let entry = entry?;
+        let replay = match &mut replay {
+            Some(r) => r,
+            None => {
+                let is_peer = entry.hook.name.starts_with("grafana-relation-");
+                pending.push(entry);
+                if !is_peer {
+                    continue;
+                }
+                let decided = PeerAtStart::from_hooks(pending.iter().map(|e| &*e.hook.name));
+                let r = replay.insert(Replay::new(profile, decided));
+                for e in pending.drain(..) {
+                    let report = r.step(&e);
+                    if let Flow::Stop = sink(r, report) {
+                        return Ok(replay);
+                    }
+                }
+                continue;
+            }
+        };
+        let report = replay.step(&entry);
+        if let Flow::Stop = sink(replay, report) {
+            break;
+        }
+    }
+    if replay.is_none() && !pending.is_empty() {
+        let r = replay.insert(Replay::new(profile, PeerAtStart::Visible));
+        for e in pending.drain(..) {
+            let report = r.step(&e);
+            if let Flow::Stop = sink(r, report) {
+                break;
+            }
+        }
+    }
+    Ok(replay)
+}

@@ -1,0 +1,62 @@
+//! Step reports (spec section 2): one JSON object per folded log line.
+use crate::invariants::Violation;
+use crate::log::Databag;
+use crate::py::PyExc;
+use crate::reducer::Event;
+use crate::render::RenderResult;
+use serde_json::{json, Map, Value};
+
+/// What one step did, in the shape `replay --steps` prints.
+#[derive(Debug, Clone)]
+pub struct StepReport {
+    /// 0-based index among the log's non-blank lines.
+    pub step: u64,
+    /// 1-based line in the log (an optional field the spec allows reports to add).
+    pub line: u64,
+    pub hook: String,
+    pub outcome: Result<(), PyExc>,
+    pub emitted: Vec<Event>,
+    /// The peer application databag after the hook; empty when the relation is gone.
+    pub peer_app_data: Databag,
+    pub datasources: RenderResult,
+    pub violations: Vec<Violation>,
+}
+
+impl StepReport {
+    /// The report as the spec's JSON object.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("step".into(), json!(self.step));
+        m.insert("hook".into(), json!(self.hook));
+        match self.outcome {
+            Ok(()) => {
+                m.insert("outcome".into(), json!("ok"));
+            }
+            Err(exc) => {
+                m.insert("outcome".into(), json!("error"));
+                m.insert("error".into(), json!(exc.name()));
+            }
+        }
+        let emitted: Vec<&str> = self.emitted.iter().map(|e| e.name()).collect();
+        m.insert("emitted".into(), json!(emitted));
+        let peer: Map<String, Value> = self
+            .peer_app_data
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .collect();
+        m.insert("peer_app_data".into(), Value::Object(peer));
+        match &self.datasources {
+            Ok(r) => {
+                m.insert("datasources".into(), r.to_json());
+            }
+            Err(exc) => {
+                m.insert("datasources".into(), Value::Null);
+                m.insert("render_error".into(), json!(exc.name()));
+            }
+        }
+        let names: Vec<&str> = self.violations.iter().map(|v| v.invariant.name()).collect();
+        m.insert("violations".into(), json!(names));
+        m.insert("line".into(), json!(self.line));
+        Value::Object(m)
+    }
+}

@@ -1,0 +1,157 @@
+//! Human-readable output: what a person wants to know after a replay.
+//!
+//! Secrets (`secureJsonData`, from `secure_extra_fields`) are shown as `<redacted>`
+//! unless the caller asks for them.
+use crate::py::{self, PyValue};
+use crate::render::RenderResult;
+use crate::report::StepReport;
+use std::fmt::Write;
+
+/// What a replay accumulates for its closing summary; bounded by the number of failures.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    pub steps: u64,
+    pub last_line: u64,
+    /// (step, line, hook, exception) of every failed hook.
+    pub failed: Vec<(u64, u64, String, &'static str)>,
+    /// Per invariant name: how many steps broke it, and the first step that did.
+    pub violations: Vec<(&'static str, u64, u64)>,
+}
+
+impl Tally {
+    /// Account for one step report.
+    pub fn add(&mut self, r: &StepReport) {
+        self.steps += 1;
+        self.last_line = r.line;
+        if let Err(exc) = r.outcome {
+            self.failed
+                .push((r.step, r.line, r.hook.clone(), exc.name()));
+        }
+        for v in &r.violations {
+            let name = v.invariant.name();
+            match self.violations.iter_mut().find(|(n, _, _)| *n == name) {
+                Some(entry) => entry.1 += 1,
+                None => self.violations.push((name, 1, r.step)),
+            }
+        }
+    }
+}
+
+fn text(v: &PyValue) -> String {
+    match v {
+        PyValue::Str(s) => s.to_string(),
+        other => other.py_repr(),
+    }
+}
+
+/// The closing summary of a replay, after its last step (or the step `--at` chose).
+pub fn summary(
+    profile: &str,
+    tally: &Tally,
+    rendered: &RenderResult,
+    show_secrets: bool,
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Replayed {} step{} (profile {profile}), up to line {}.",
+        tally.steps,
+        if tally.steps == 1 { "" } else { "s" },
+        tally.last_line
+    );
+    out.push('\n');
+    match rendered {
+        Err(exc) => {
+            let _ = writeln!(
+                out,
+                "The Grafana charm cannot render this state: its renderer raises {}.",
+                exc.name()
+            );
+        }
+        Ok(r) => {
+            let _ = writeln!(out, "Datasources provisioned ({}):", r.datasources.len());
+            if r.datasources.is_empty() {
+                out.push_str("  (none)\n");
+            }
+            let rows: Vec<[String; 3]> = r
+                .datasources
+                .iter()
+                .map(|d| [text(&d.name), text(&d.source_type), text(&d.url)])
+                .collect();
+            let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+            let (w0, w1) = (width(0).max(4), width(1).max(4));
+            if !rows.is_empty() {
+                let _ = writeln!(out, "  {:w0$}  {:w1$}  URL", "NAME", "TYPE");
+            }
+            for (row, d) in rows.iter().zip(&r.datasources) {
+                let _ = writeln!(out, "  {:w0$}  {:w1$}  {}", row[0], row[1], row[2]);
+                if let Some(j) = &d.json_data {
+                    let _ = writeln!(out, "      jsonData: {}", py::json::dumps(j));
+                }
+                if let Some(s) = &d.secure_json_data {
+                    let shown = if show_secrets {
+                        py::json::dumps(s)
+                    } else {
+                        "<redacted>".to_string()
+                    };
+                    let _ = writeln!(out, "      secureJsonData: {shown}");
+                }
+            }
+            out.push('\n');
+            let _ = writeln!(out, "Scheduled for deletion ({}):", r.delete.len());
+            if r.delete.is_empty() {
+                out.push_str("  (none)\n");
+            }
+            for n in &r.delete {
+                let _ = writeln!(out, "  {}", text(n));
+            }
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "Failed hooks ({}):", tally.failed.len());
+    if tally.failed.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for (step, line, hook, exc) in &tally.failed {
+        let _ = writeln!(out, "  step {step} (line {line}) {hook}: {exc}");
+    }
+    out.push('\n');
+    if tally.violations.is_empty() {
+        out.push_str("Invariants: none broken.\n");
+    } else {
+        out.push_str("Invariants broken:\n");
+        for (name, count, first) in &tally.violations {
+            let _ = writeln!(
+                out,
+                "  {name}: {count} step{}, first at step {first}",
+                if *count == 1 { "" } else { "s" }
+            );
+        }
+    }
+    out
+}
+
+/// The provisioning JSON with every `secureJsonData` value replaced by `<redacted>`,
+/// unless `show_secrets`.
+pub fn redact_json(mut provisioning: serde_json::Value, show_secrets: bool) -> serde_json::Value {
+    if show_secrets {
+        return provisioning;
+    }
+    if let Some(list) = provisioning
+        .get_mut("datasources")
+        .and_then(|d| d.as_array_mut())
+    {
+        for ds in list {
+            if let Some(secure) = ds.get_mut("secureJsonData") {
+                *secure = match secure {
+                    serde_json::Value::Object(m) => m
+                        .keys()
+                        .map(|k| (k.clone(), serde_json::Value::from("<redacted>")))
+                        .collect(),
+                    _ => serde_json::Value::from("<redacted>"),
+                };
+            }
+        }
+    }
+    provisioning
+}

@@ -1,0 +1,324 @@
+//! The world view: what one Grafana unit can see of Juju, and the consumer's state in it.
+//!
+//! Everything is held in persistent collections (`imbl::OrdMap`), so a [`State`] clone is
+//! O(1) and two snapshots share everything a step did not touch. Ordered maps make every
+//! traversal deterministic: relations ascend by id, units by unit number.
+//!
+//! [`apply_world`] performs the part of a hook that Juju does before any handler runs
+//! (spec section 1, "The world view, updated before the hook's handler runs"). It is the
+//! same for every profile; profiles differ only in what their handlers do.
+use crate::log::{Databag, Endpoint, Entry, HookKind};
+use crate::py::PyValue;
+use imbl::{OrdMap, OrdSet};
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// A remote unit's name, ordered by unit number (then by name; names without a number
+/// after their last `/` sort after every numbered one).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UnitName(pub Arc<str>);
+
+impl UnitName {
+    /// The unit number: the digits after the last `/`, when that is all there is.
+    pub fn number(&self) -> Option<u64> {
+        let (_, n) = self.0.rsplit_once('/')?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        n.parse().ok()
+    }
+}
+
+impl Ord for UnitName {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let key = |u: &UnitName| (u.number().map_or((1, 0), |n| (0, n)), u.0.clone());
+        key(self).cmp(&key(other))
+    }
+}
+
+impl PartialOrd for UnitName {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Debug for UnitName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// A `grafana-source` relation as this unit sees it.
+#[derive(Clone, PartialEq)]
+pub struct Relation {
+    /// The remote application.
+    pub app: Arc<str>,
+    /// The remote application databag.
+    pub app_data: Databag,
+    /// Remote units that are members, with their databags.
+    pub units: OrdMap<UnitName, Databag>,
+}
+
+impl Relation {
+    fn new(app: Arc<str>) -> Self {
+        Relation {
+            app,
+            app_data: Databag::new(),
+            units: OrdMap::new(),
+        }
+    }
+}
+
+/// Databag values may hold `secure_extra_fields`: debug output shows sizes only.
+impl std::fmt::Debug for Relation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relation")
+            .field("app", &self.app)
+            .field("app_data", &redacted(&self.app_data))
+            .field(
+                "units",
+                &self
+                    .units
+                    .iter()
+                    .map(|(u, d)| (u.clone(), redacted(d)))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A databag shown as its keys and the byte length of each value.
+pub fn redacted(bag: &Databag) -> Vec<(Arc<str>, String)> {
+    bag.iter()
+        .map(|(k, v)| (k.clone(), format!("<{} bytes>", v.len())))
+        .collect()
+}
+
+/// Whether the peer relation `grafana` is visible to this unit.
+#[derive(Clone, PartialEq)]
+pub enum Peer {
+    /// Not visible yet: reads give nothing, writes are skipped.
+    Absent,
+    /// Visible, with the peer application databag: the consumer's persistent state.
+    Visible(Databag),
+    /// Broken: as `Absent` for the handlers, but the last databag seen is remembered
+    /// (the `verified` renderer keeps serving it while the unit is torn down).
+    Gone(Databag),
+}
+
+impl std::fmt::Debug for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Absent => f.write_str("Absent"),
+            Peer::Visible(bag) => f.debug_tuple("Visible").field(&redacted(bag)).finish(),
+            Peer::Gone(bag) => f.debug_tuple("Gone").field(&redacted(bag)).finish(),
+        }
+    }
+}
+
+/// Whether the peer relation exists when a log starts. The conformance convention: it
+/// does, unless the log's first `grafana-relation-*` line is `grafana-relation-created`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerAtStart {
+    Visible,
+    Absent,
+}
+
+impl PeerAtStart {
+    /// Decide from the hook names of a log, in order; reads only up to the first peer hook.
+    pub fn from_hooks<'a>(hooks: impl IntoIterator<Item = &'a str>) -> PeerAtStart {
+        for hook in hooks {
+            if hook == "grafana-relation-created" {
+                return PeerAtStart::Absent;
+            }
+            if hook.starts_with("grafana-relation-") {
+                return PeerAtStart::Visible;
+            }
+        }
+        PeerAtStart::Visible
+    }
+}
+
+/// Everything one Grafana unit knows after a hook: the world view and, in the peer
+/// databag, the consumer's state. Cloning is O(1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    /// This unit's name, once a line has given it.
+    pub unit: Option<Arc<str>>,
+    pub leader: bool,
+    /// Charm config values given so far (sticky, merged).
+    pub config: OrdMap<Arc<str>, ConfigValue>,
+    /// Visible `grafana-source` relations by id.
+    pub relations: OrdMap<u64, Relation>,
+    pub peer: Peer,
+    /// Relations this unit itself has departed from (`departing_unit` was this unit), until
+    /// they are created again.
+    pub leaving: OrdSet<u64>,
+    /// Every datasource name this unit has rendered so far (`verified` only; the local
+    /// memory that keeps its `deleteDatasources` complete).
+    pub rendered_ever: OrdSet<Arc<str>>,
+}
+
+/// A charm config value. Kept as Python sees it: the renderer compares it with `<`.
+#[derive(Clone, Debug)]
+pub struct ConfigValue(pub PyValue);
+
+impl PartialEq for ConfigValue {
+    fn eq(&self, other: &Self) -> bool {
+        crate::py::json::dumps(&self.0) == crate::py::json::dumps(&other.0)
+    }
+}
+
+impl State {
+    /// The state before the first line of a log.
+    pub fn new(peer: PeerAtStart) -> Self {
+        State {
+            unit: None,
+            leader: false,
+            config: OrdMap::new(),
+            relations: OrdMap::new(),
+            peer: match peer {
+                PeerAtStart::Visible => Peer::Visible(Databag::new()),
+                PeerAtStart::Absent => Peer::Absent,
+            },
+            leaving: OrdSet::new(),
+            rendered_ever: OrdSet::new(),
+        }
+    }
+
+    /// The peer application databag, when the peer relation is visible.
+    pub fn peer_data(&self) -> Option<&Databag> {
+        match &self.peer {
+            Peer::Visible(bag) => Some(bag),
+            Peer::Absent | Peer::Gone(_) => None,
+        }
+    }
+
+    /// The peer databag if visible, else the last one seen before it broke.
+    pub fn last_peer_data(&self) -> Option<&Databag> {
+        match &self.peer {
+            Peer::Visible(bag) | Peer::Gone(bag) => Some(bag),
+            Peer::Absent => None,
+        }
+    }
+}
+
+/// Apply what Juju does before the handler runs: sticky fields, relation membership and
+/// databags. A relation being broken is already invisible here (its handler cannot see it).
+pub fn apply_world(state: &mut State, entry: &Entry) {
+    if let Some(unit) = &entry.unit {
+        state.unit = Some(unit.clone());
+    }
+    if let Some(leader) = entry.leader {
+        state.leader = leader;
+    }
+    if let Some(config) = &entry.config {
+        for (k, v) in config {
+            state.config.insert(k.clone(), ConfigValue(v.clone()));
+        }
+    }
+    let Some(rel) = &entry.relation else { return };
+    match entry.hook.endpoint {
+        Endpoint::Source => apply_source(state, entry, rel.id, &rel.remote_app),
+        Endpoint::Peer => apply_peer(state, entry),
+        Endpoint::Other => {}
+    }
+}
+
+fn apply_source(state: &mut State, entry: &Entry, id: u64, remote_app: &Arc<str>) {
+    let kind = entry.hook.kind;
+    match kind {
+        HookKind::RelationBroken => {
+            state.relations.remove(&id);
+            return;
+        }
+        HookKind::RelationCreated => {
+            state
+                .relations
+                .insert(id, Relation::new(remote_app.clone()));
+            state.leaving.remove(&id);
+        }
+        HookKind::RelationDeparted
+            if entry.departing_unit.is_some() && entry.departing_unit == state.unit =>
+        {
+            state.leaving.insert(id);
+        }
+        _ => {}
+    }
+    let relation = state
+        .relations
+        .entry(id)
+        .or_insert_with(|| Relation::new(remote_app.clone()));
+    relation.app = remote_app.clone();
+    if let Some(app_data) = &entry.app_data {
+        relation.app_data = app_data.clone();
+    }
+    let Some(unit) = &entry.remote_unit else {
+        return;
+    };
+    let unit = UnitName(unit.clone());
+    match kind {
+        HookKind::RelationDeparted => {
+            relation.units.remove(&unit);
+        }
+        HookKind::RelationJoined | HookKind::RelationChanged => {
+            let bag = relation.units.entry(unit).or_default();
+            if let Some(data) = &entry.unit_data {
+                *bag = data.clone();
+            }
+        }
+        _ => {
+            if let Some(data) = &entry.unit_data {
+                relation.units.insert(unit, data.clone());
+            }
+        }
+    }
+}
+
+fn apply_peer(state: &mut State, entry: &Entry) {
+    match &state.peer {
+        _ if entry.hook.kind == HookKind::RelationBroken => {
+            let last = state.last_peer_data().cloned().unwrap_or_default();
+            state.peer = Peer::Gone(last);
+            return;
+        }
+        Peer::Absent | Peer::Gone(_) => state.peer = Peer::Visible(Databag::new()),
+        Peer::Visible(_) => {}
+    }
+    if let (Peer::Visible(bag), Some(app_data)) = (&mut state.peer, &entry.app_data) {
+        *bag = app_data.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_order_by_number_then_name() {
+        let mut names: Vec<UnitName> = ["p/10", "p/2", "p", "p/a/7", "q/1"]
+            .iter()
+            .map(|s| UnitName(Arc::from(*s)))
+            .collect();
+        names.sort();
+        let got: Vec<&str> = names.iter().map(|u| &*u.0).collect();
+        assert_eq!(got, ["q/1", "p/2", "p/10", "p", "p/a/7"]);
+    }
+
+    #[test]
+    fn peer_at_start_follows_the_first_peer_hook() {
+        assert_eq!(
+            PeerAtStart::from_hooks(["install", "grafana-relation-created"]),
+            PeerAtStart::Absent
+        );
+        assert_eq!(
+            PeerAtStart::from_hooks([
+                "install",
+                "grafana-relation-changed",
+                "grafana-relation-created"
+            ]),
+            PeerAtStart::Visible
+        );
+        assert_eq!(PeerAtStart::from_hooks(["install"]), PeerAtStart::Visible);
+    }
+}
