@@ -69,6 +69,7 @@ impl Replay {
             peer_app_data: after.peer_data().cloned().unwrap_or_default(),
             datasources: rendered.clone(),
             violations,
+            diagnostics: effects.diagnostics,
         };
         self.state = after;
         self.rendered = rendered;
@@ -91,58 +92,62 @@ pub enum Flow {
     Stop,
 }
 
-/// Stream a log through a [`Replay`], calling `sink` after every step with the replay
-/// (for its state) and the step's report.
+/// Decide the peer relation's visibility at the start of a stream of entries.
 ///
-/// `peer` is the peer relation's visibility at the start, when the caller knows it (a
-/// file can be pre-scanned with [`log::peer_at_start`]). When it is `None`, entries are
-/// held back until the first `grafana-relation-*` line decides it (or the log ends): for
-/// real logs that is a short prefix, and the rest streams in constant memory.
+/// With `known`, nothing is read ahead. Otherwise entries are read ahead until the first
+/// `grafana-relation-*` line decides it (or the log ends); for real logs that is a short
+/// prefix, and the returned iterator replays it before streaming the rest. A malformed
+/// line inside the read-ahead is returned as an error at its position in the stream.
+pub fn decide_peer<I>(
+    entries: I,
+    known: Option<PeerAtStart>,
+) -> (PeerAtStart, impl Iterator<Item = Result<Entry, LogError>>)
+where
+    I: IntoIterator<Item = Result<Entry, LogError>>,
+{
+    let mut rest = entries.into_iter();
+    let mut ahead: Vec<Result<Entry, LogError>> = Vec::new();
+    let peer = match known {
+        Some(p) => p,
+        None => loop {
+            match rest.next() {
+                None => break PeerAtStart::Visible,
+                Some(Err(e)) => {
+                    ahead.push(Err(e));
+                    break PeerAtStart::Visible;
+                }
+                Some(Ok(e)) => {
+                    let hook = e.hook.name.clone();
+                    ahead.push(Ok(e));
+                    if hook.starts_with("grafana-relation-") {
+                        break PeerAtStart::from_hooks([&*hook]);
+                    }
+                }
+            }
+        },
+    };
+    (peer, ahead.into_iter().chain(rest))
+}
+
+/// Stream a log through a [`Replay`], calling `sink` after every step with the replay
+/// (for its state) and the step's report. `peer`: see [`decide_peer`]. Returns the replay
+/// as it stands after the last step folded.
 pub fn replay_stream<I, F>(
     entries: I,
     profile: Profile,
     peer: Option<PeerAtStart>,
     mut sink: F,
-) -> Result<Option<Replay>, LogError>
+) -> Result<Replay, LogError>
 where
     I: IntoIterator<Item = Result<Entry, LogError>>,
     F: FnMut(&Replay, StepReport) -> Flow,
 {
-    let mut pending: Vec<Entry> = Vec::new();
-    let mut replay = peer.map(|p| Replay::new(profile, p));
+    let (peer, entries) = decide_peer(entries, peer);
+    let mut replay = Replay::new(profile, peer);
     for entry in entries {
-        let entry = entry?;
-        let replay = match &mut replay {
-            Some(r) => r,
-            None => {
-                let is_peer = entry.hook.name.starts_with("grafana-relation-");
-                pending.push(entry);
-                if !is_peer {
-                    continue;
-                }
-                let decided = PeerAtStart::from_hooks(pending.iter().map(|e| &*e.hook.name));
-                let r = replay.insert(Replay::new(profile, decided));
-                for e in pending.drain(..) {
-                    let report = r.step(&e);
-                    if let Flow::Stop = sink(r, report) {
-                        return Ok(replay);
-                    }
-                }
-                continue;
-            }
-        };
-        let report = replay.step(&entry);
-        if let Flow::Stop = sink(replay, report) {
+        let report = replay.step(&entry?);
+        if let Flow::Stop = sink(&replay, report) {
             break;
-        }
-    }
-    if replay.is_none() && !pending.is_empty() {
-        let r = replay.insert(Replay::new(profile, PeerAtStart::Visible));
-        for e in pending.drain(..) {
-            let report = r.step(&e);
-            if let Flow::Stop = sink(r, report) {
-                break;
-            }
         }
     }
     Ok(replay)

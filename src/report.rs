@@ -2,7 +2,7 @@
 use crate::invariants::Violation;
 use crate::log::Databag;
 use crate::py::PyExc;
-use crate::reducer::Event;
+use crate::reducer::{Diagnostic, Event};
 use crate::render::RenderResult;
 use serde_json::{json, Map, Value};
 
@@ -20,6 +20,8 @@ pub struct StepReport {
     pub peer_app_data: Databag,
     pub datasources: RenderResult,
     pub violations: Vec<Violation>,
+    /// What the `verified` profile isolated instead of failing (an optional extension).
+    pub diagnostics: Vec<Diagnostic>,
 }
 
 impl StepReport {
@@ -57,6 +59,16 @@ impl StepReport {
         let names: Vec<&str> = self.violations.iter().map(|v| v.invariant.name()).collect();
         m.insert("violations".into(), json!(names));
         m.insert("line".into(), json!(self.line));
+        if !self.diagnostics.is_empty() {
+            let d: Vec<Value> = self
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    json!({"relation": d.relation, "unit": d.unit, "field": d.field, "message": d.message})
+                })
+                .collect();
+            m.insert("diagnostics".into(), Value::Array(d));
+        }
         Value::Object(m)
     }
 }

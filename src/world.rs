@@ -302,7 +302,7 @@ mod tests {
             .collect();
         names.sort();
         let got: Vec<&str> = names.iter().map(|u| &*u.0).collect();
-        assert_eq!(got, ["q/1", "p/2", "p/10", "p", "p/a/7"]);
+        assert_eq!(got, ["q/1", "p/2", "p/a/7", "p/10", "p"]);
     }
 
     #[test]

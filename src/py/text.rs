@@ -95,8 +95,8 @@ pub(crate) fn is_int_space(c: char) -> bool {
 /// Appends Python's `repr(x)` of a float; `nan` and `inf` name the non-finite spellings
 /// (`"nan"`/`"inf"` for `repr`, `"NaN"`/`"Infinity"` for `json.dumps`).
 ///
-/// Shortest round-trip digits (Rust's `{:e}` and CPython's `repr` both pick the shortest
-/// string that reads back to the same double, closest to it), written in fixed notation when
+/// The shortest digit string that reads back to the same double (the nearest such string,
+/// ties to even, as CPython's `repr`), written in fixed notation when
 /// the decimal exponent is in `-4 <= exp < 16` and with a `.0` added to whole numbers,
 /// otherwise as `d.ddde+XX` with a signed, at least two-digit exponent.
 pub(crate) fn write_float(out: &mut String, x: f64, nan: &str, inf: &str) {
@@ -115,9 +115,18 @@ pub(crate) fn write_float(out: &mut String, x: f64, nan: &str, inf: &str) {
         out.push_str("0.0");
         return;
     }
-    let sci = format!("{:e}", x.abs());
+    // Rust's shortest form gives the digit count; when several strings of that length read
+    // back to `x`, CPython (dtoa mode 0) writes the one nearest to `x`, ties to even, which is
+    // what Rust's exact formatting at that precision gives.
+    let shortest = format!("{:e}", x.abs());
+    let count = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.len() - usize::from(m.len() > 1));
+    let sci = format!("{:.*e}", count.saturating_sub(1), x.abs());
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    digits.truncate(digits.trim_end_matches('0').len().max(1));
     let exp: i32 = exp.parse().unwrap_or(0);
     let n = digits.len() as i32;
     if (-4..16).contains(&exp) {
@@ -235,6 +244,8 @@ mod tests {
             (1e100, "1e+100"),
             (2.5, "2.5"),
             (1e-7, "1e-07"),
+            (-1113178120592002.2, "-1113178120592002.2"), // exactly ...2.25: ties to even
+            (111659285584252.12, "111659285584252.12"),
             (f64::INFINITY, "inf"),
             (f64::NEG_INFINITY, "-inf"),
             (f64::NAN, "nan"),

@@ -29,7 +29,11 @@ pub fn handle(state: &State, entry: &Entry) -> Handled {
     if self_departing {
         return handled;
     }
-    let (emitted, diagnostics) = reconcile(state, bag);
+    let legacy = match (entry.hook.kind, &entry.stored_state) {
+        (HookKind::UpgradeCharm, Some(stored)) => legacy_names(stored),
+        _ => Vec::new(),
+    };
+    let (emitted, diagnostics) = reconcile(state, bag, legacy);
     handled.emitted = emitted;
     handled.diagnostics = diagnostics;
     handled
@@ -64,8 +68,42 @@ fn peer_json(bag: &Databag, k: &str) -> Option<PyValue> {
         .and_then(|t| json::loads(t).ok())
 }
 
+/// Every name a legacy `StoredState` knew: its `sources_to_delete` and the names of its
+/// `sources` entries (`source_name`, or the older `source-name`). They were provisioned
+/// once, so unless derivable now they belong in `sources_to_delete`.
+fn legacy_names(stored: &PyValue) -> Vec<Arc<str>> {
+    let mut names = Vec::new();
+    if let Ok(Some(PyValue::List(items))) = py::get_str(stored, "sources_to_delete") {
+        names.extend(items.iter().filter_map(|v| match v {
+            PyValue::Str(s) => Some(s.clone()),
+            _ => None,
+        }));
+    }
+    if let Ok(Some(PyValue::Dict(by_rel))) = py::get_str(stored, "sources") {
+        for entries in by_rel.values() {
+            let PyValue::List(items) = entries else {
+                continue;
+            };
+            for item in items {
+                for k in ["source_name", "source-name"] {
+                    if let Ok(Some(PyValue::Str(n))) = py::get_str(item, k) {
+                        names.push(n.clone());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
 /// Recompute `sources` and `sources_to_delete` from the world view; write what changed.
-fn reconcile(state: &State, bag: &mut Databag) -> (Vec<Event>, Vec<Diagnostic>) {
+/// `legacy`: names from a legacy `StoredState` (upgrade), treated as once provisioned.
+fn reconcile(
+    state: &State,
+    bag: &mut Databag,
+    legacy: Vec<Arc<str>>,
+) -> (Vec<Event>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let old_sources = match peer_json(bag, "sources") {
         Some(PyValue::Dict(d)) => d,
@@ -110,7 +148,7 @@ fn reconcile(state: &State, bag: &mut Databag) -> (Vec<Event>, Vec<Diagnostic>) 
     let now: BTreeSet<Arc<str>> = sources.values().flat_map(entry_names).collect();
     let mut delete: Vec<Arc<str>> = Vec::new();
     let old_names = old_sources.values().flat_map(entry_names);
-    for name in old_delete.into_iter().chain(old_names) {
+    for name in old_delete.into_iter().chain(old_names).chain(legacy) {
         if !now.contains(&name) && !delete.contains(&name) {
             delete.push(name);
         }

@@ -1,0 +1,112 @@
+//! `grafana-source check`: replay a log and report every broken invariant.
+use super::{open_log, Failure};
+use grafana_source::log::LogReader;
+use grafana_source::py::PyValue;
+use grafana_source::replay::{self, Flow};
+use grafana_source::Profile;
+use std::io::{self, BufWriter, Write};
+
+/// Replay a log and report each broken invariant: step, hook, invariant, names involved.
+/// Exit status: 0 none broken, 1 some broken, 2 unusable input.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
+    log: String,
+    /// Which fold to check.
+    #[arg(long, default_value = "libpatch21")]
+    profile: Profile,
+    /// One JSON object per violation instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn name_text(v: &PyValue) -> String {
+    match v {
+        PyValue::Str(s) => s.to_string(),
+        other => other.py_repr(),
+    }
+}
+
+pub fn run(a: Args) -> Result<(), Failure> {
+    let (reader, peer) = open_log(&a.log)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let (mut count, mut steps_with, mut steps) = (0u64, 0u64, 0u64);
+    let mut io_err = None;
+    replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
+        steps += 1;
+        if r.violations.is_empty() {
+            return Flow::Continue;
+        }
+        steps_with += 1;
+        let mut res = Ok(());
+        if !a.json {
+            res = res.and_then(|_| writeln!(out, "step {} (line {}) {}", r.step, r.line, r.hook));
+            if let Err(exc) = r.outcome {
+                res = res.and_then(|_| writeln!(out, "  the hook raised {}", exc.name()));
+            }
+        }
+        for v in &r.violations {
+            count += 1;
+            res = res.and_then(|_| {
+                if a.json {
+                    let names: Vec<_> = v.names.iter().map(|n| n.to_json()).collect();
+                    let obj = serde_json::json!({
+                        "step": r.step, "line": r.line, "hook": r.hook,
+                        "invariant": v.invariant.name(), "names": names,
+                        "explanation": v.invariant.explanation(),
+                    });
+                    writeln!(out, "{obj}")
+                } else {
+                    let names: Vec<String> = v.names.iter().map(name_text).collect();
+                    let who = if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", names.join(", "))
+                    };
+                    writeln!(
+                        out,
+                        "  {}{who}\n    {}.",
+                        v.invariant.name(),
+                        v.invariant.explanation()
+                    )
+                }
+            });
+        }
+        match res {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                io_err = Some(e);
+                Flow::Stop
+            }
+        }
+    })?;
+    if let Some(e) = io_err {
+        return Err(super::io_failure("cannot write output", e));
+    }
+    if !a.json {
+        let _ = if count == 0 {
+            writeln!(
+                out,
+                "No invariant broken in {steps} steps (profile {}).",
+                a.profile.name()
+            )
+        } else {
+            writeln!(
+                out,
+                "{count} violation{} in {steps_with} of {steps} steps (profile {}).",
+                if count == 1 { "" } else { "s" },
+                a.profile.name()
+            )
+        };
+    }
+    out.flush()
+        .map_err(|e| super::io_failure("cannot write output", e))?;
+    if count > 0 {
+        return Err(Failure {
+            code: 1,
+            message: String::new(),
+        });
+    }
+    Ok(())
+}

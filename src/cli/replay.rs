@@ -1,0 +1,121 @@
+//! `grafana-source replay`: fold a log, print step reports or a summary.
+use super::{io_failure, open_log, Failure};
+use grafana_source::log::LogReader;
+use grafana_source::replay::{self, Flow, Replay};
+use grafana_source::summary::{self, Tally};
+use grafana_source::Profile;
+use std::io::{self, BufWriter, Write};
+
+/// Fold a hook log and print the consumer's state (or one JSON report per step).
+#[derive(clap::Args)]
+pub struct Args {
+    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
+    log: String,
+    /// Which fold: `libpatch21` (the reference, bugs included) or `verified`.
+    #[arg(long, default_value = "libpatch21")]
+    profile: Profile,
+    /// Print one step report (spec section 2) per log line, as JSON Lines.
+    #[arg(long)]
+    steps: bool,
+    /// Stop after step N (0-based) and show the state there.
+    #[arg(long, value_name = "N")]
+    at: Option<u64>,
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long, conflicts_with = "steps")]
+    json: bool,
+    /// Show `secureJsonData` values instead of `<redacted>` in the summary.
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+pub fn run(a: Args) -> Result<(), Failure> {
+    run_replay(&a.log, a.profile, a.steps, a.at, a.json, a.show_secrets)
+}
+
+fn run_replay(
+    path: &str,
+    profile: Profile,
+    steps: bool,
+    at: Option<u64>,
+    json: bool,
+    show_secrets: bool,
+) -> Result<(), Failure> {
+    let (reader, peer) = open_log(path)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut tally = Tally::default();
+    let mut write_err = None;
+    let last: Replay =
+        replay::replay_stream(LogReader::new(reader), profile, peer, |_, report| {
+            tally.add(&report);
+            if steps {
+                if let Err(e) = serde_json::to_writer(&mut out, &report.to_json())
+                    .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
+                {
+                    write_err = Some(e);
+                    return Flow::Stop;
+                }
+            }
+            match at {
+                Some(n) if report.step >= n => Flow::Stop,
+                _ => Flow::Continue,
+            }
+        })?;
+    if let Some(e) = write_err {
+        return Err(Failure {
+            code: 2,
+            message: format!("cannot write output: {e}"),
+        });
+    }
+    if let Some(n) = at {
+        if tally.steps <= n {
+            return Err(Failure {
+                code: 2,
+                message: format!(
+                    "--at {n}: the log has only {} steps (0 to {})",
+                    tally.steps,
+                    tally.steps.saturating_sub(1)
+                ),
+            });
+        }
+    }
+    if !steps {
+        let rendered = last.rendered().clone();
+        if json {
+            let failed: Vec<_> = tally
+                .failed
+                .iter()
+                .map(|(step, line, hook, exc)| serde_json::json!({"step": step, "line": line, "hook": hook, "error": exc}))
+                .collect();
+            let violations: Vec<_> = tally
+                .violations
+                .iter()
+                .map(|(name, count, first)| serde_json::json!({"invariant": name, "steps": count, "first_step": first}))
+                .collect();
+            let (datasources, render_error) = match &rendered {
+                Ok(r) => (summary::redact_json(r.to_json(), show_secrets), None),
+                Err(exc) => (serde_json::Value::Null, Some(exc.name())),
+            };
+            let mut obj = serde_json::json!({
+                "profile": profile.name(),
+                "steps": tally.steps,
+                "datasources": datasources,
+                "failed_hooks": failed,
+                "violations": violations,
+            });
+            if let Some(e) = render_error {
+                obj["render_error"] = serde_json::json!(e);
+            }
+            let _ = writeln!(out, "{obj}");
+        } else {
+            let _ = write!(
+                out,
+                "{}",
+                summary::summary(profile.name(), &tally, &rendered, show_secrets)
+            );
+        }
+    }
+    out.flush()
+        .map_err(|e| io_failure("cannot write output", e))?;
+    Ok(())
+}
