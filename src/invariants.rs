@@ -33,11 +33,14 @@ pub enum Invariant {
     UrlWithoutScheme,
     /// A hook whose `departing_unit` is this unit added names to `sources_to_delete`.
     SelfDepartureDeletes,
+    /// Extension: the Grafana charm's renderer raises on the state after the step, so
+    /// Grafana's provisioning file is not updated.
+    RenderFailed,
 }
 
 impl Invariant {
     /// Every invariant, in the order reports list them.
-    pub const ALL: [Invariant; 7] = [
+    pub const ALL: [Invariant; 8] = [
         Invariant::StaleDatasource,
         Invariant::DeleteOverlap,
         Invariant::DuplicateName,
@@ -45,7 +48,15 @@ impl Invariant {
         Invariant::HookFailed,
         Invariant::UrlWithoutScheme,
         Invariant::SelfDepartureDeletes,
+        Invariant::RenderFailed,
     ];
+
+    /// Whether spec section 3 lists it. Step reports' `violations` carry only these;
+    /// the others are this project's extensions, reported by `check` and in the optional
+    /// report field `extended_violations`.
+    pub fn in_spec(self) -> bool {
+        !matches!(self, Invariant::RenderFailed)
+    }
 
     /// The name used in step reports.
     pub fn name(self) -> &'static str {
@@ -57,6 +68,7 @@ impl Invariant {
             Invariant::HookFailed => "hook-failed",
             Invariant::UrlWithoutScheme => "url-without-scheme",
             Invariant::SelfDepartureDeletes => "self-departure-deletes",
+            Invariant::RenderFailed => "render-failed",
         }
     }
 
@@ -70,6 +82,7 @@ impl Invariant {
             Invariant::HookFailed => "the hook raised, so Juju marks the unit in error and retries it",
             Invariant::UrlWithoutScheme => "a provisioned URL has no scheme://, which Grafana cannot use",
             Invariant::SelfDepartureDeletes => "this unit leaving the relation scheduled deletions, which removes datasources the remaining Grafana units still serve",
+            Invariant::RenderFailed => "the Grafana charm's renderer raises on this state, so Grafana's provisioning file is not updated",
         }
     }
 }
@@ -184,6 +197,9 @@ pub fn check(view: &StepView) -> Vec<Violation> {
         if !bad.is_empty() {
             add(Invariant::UrlWithoutScheme, bad);
         }
+    }
+    if view.rendered_after.is_err() {
+        add(Invariant::RenderFailed, Vec::new());
     }
     let departing_self = match (&view.entry.departing_unit, &view.after.unit) {
         (Some(d), Some(me)) => d == me,

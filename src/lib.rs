@@ -7,6 +7,7 @@
 //! its output. [`py`] models the Python values and operations the reference depends on.
 pub mod invariants;
 pub mod log;
+pub mod metadata;
 pub mod py;
 pub mod reducer;
 pub mod render;

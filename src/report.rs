@@ -56,8 +56,15 @@ impl StepReport {
                 m.insert("render_error".into(), json!(exc.name()));
             }
         }
-        let names: Vec<&str> = self.violations.iter().map(|v| v.invariant.name()).collect();
-        m.insert("violations".into(), json!(names));
+        let (spec, extended): (Vec<_>, Vec<_>) =
+            self.violations.iter().partition(|v| v.invariant.in_spec());
+        let names = |vs: &[&Violation]| -> Vec<&'static str> {
+            vs.iter().map(|v| v.invariant.name()).collect()
+        };
+        m.insert("violations".into(), json!(names(&spec)));
+        if !extended.is_empty() {
+            m.insert("extended_violations".into(), json!(names(&extended)));
+        }
         m.insert("line".into(), json!(self.line));
         if !self.diagnostics.is_empty() {
             let d: Vec<Value> = self

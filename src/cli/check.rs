@@ -35,15 +35,26 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut io_err = None;
     replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
         steps += 1;
-        if r.violations.is_empty() {
+        if r.violations.is_empty() && (a.json || r.diagnostics.is_empty()) {
             return Flow::Continue;
         }
-        steps_with += 1;
+        steps_with += u64::from(!r.violations.is_empty());
         let mut res = Ok(());
         if !a.json {
             res = res.and_then(|_| writeln!(out, "step {} (line {}) {}", r.step, r.line, r.hook));
             if let Err(exc) = r.outcome {
                 res = res.and_then(|_| writeln!(out, "  the hook raised {}", exc.name()));
+            }
+            for d in &r.diagnostics {
+                let mut at = Vec::new();
+                if let Some(rel) = d.relation {
+                    at.push(format!("relation {rel}"));
+                }
+                if let Some(unit) = &d.unit {
+                    at.push(format!("unit {unit}"));
+                }
+                at.push(format!("field {}", d.field));
+                res = res.and_then(|_| writeln!(out, "  note ({}): {}", at.join(", "), d.message));
             }
         }
         for v in &r.violations {

@@ -1,0 +1,143 @@
+//! The command line as a person uses it: exit codes, error messages, redaction, stdin.
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_grafana-source"))
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = bin()
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+const EXAMPLE: &str = "examples/cos-lite-day.jsonl";
+
+#[test]
+fn example_summary_lists_datasources_failures_and_redacts_secrets() {
+    let out = run(&["replay", EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(s.contains("Datasources provisioned (2)"), "{s}");
+    assert!(
+        s.contains("juju_cos_0c1f3a9e-77d2-4f38-9a39-9f1d7c6e2b10_loki_0"),
+        "{s}"
+    );
+    assert!(
+        s.contains("step 20 (line 21) grafana-source-relation-departed: IndexError"),
+        "{s}"
+    );
+    assert!(s.contains("secureJsonData: <redacted>"), "{s}");
+    assert!(
+        !s.contains("s3cr3t-token"),
+        "a secret leaked into the summary:\n{s}"
+    );
+    let shown = text(&run(&["replay", "--show-secrets", EXAMPLE], None).stdout);
+    assert!(shown.contains("s3cr3t-token"), "{shown}");
+    let json = text(&run(&["replay", "--json", EXAMPLE], None).stdout);
+    assert!(
+        json.contains("<redacted>") && !json.contains("s3cr3t-token"),
+        "{json}"
+    );
+}
+
+#[test]
+fn steps_print_one_report_per_nonblank_line_and_stdin_works() {
+    let log = std::fs::read_to_string(format!("{}/{EXAMPLE}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let from_file = run(&["replay", "--steps", EXAMPLE], None);
+    let from_stdin = run(&["replay", "--steps", "-"], Some(&log));
+    assert_eq!(from_file.status.code(), Some(0));
+    assert_eq!(text(&from_file.stdout), text(&from_stdin.stdout));
+    assert_eq!(
+        text(&from_file.stdout).lines().count(),
+        log.lines().filter(|l| !l.trim().is_empty()).count()
+    );
+}
+
+#[test]
+fn at_stops_after_the_chosen_step() {
+    let out = run(&["replay", "--steps", "--at", "4", EXAMPLE], None);
+    assert_eq!(text(&out.stdout).lines().count(), 5);
+    let summary = text(&run(&["replay", "--at", "8", EXAMPLE], None).stdout);
+    assert!(summary.contains("Replayed 9 steps"), "{summary}");
+    assert!(summary.contains("Datasources provisioned (1)"), "{summary}");
+    let past = run(&["replay", "--at", "99", EXAMPLE], None);
+    assert_eq!(past.status.code(), Some(2));
+    assert!(
+        text(&past.stderr).contains("only 22 steps"),
+        "{}",
+        text(&past.stderr)
+    );
+}
+
+#[test]
+fn malformed_log_names_line_and_field_and_exits_2() {
+    let log = "{\"hook\": \"install\"}\n\n{\"hook\": \"grafana-source-relation-changed\", \"relation\": \"grafana-source\", \"relation_id\": \"seven\", \"remote_app\": \"p\"}\n";
+    for cmd in ["replay", "check", "diff-profiles"] {
+        let out = run(&[cmd, "-"], Some(log));
+        assert_eq!(out.status.code(), Some(2), "{cmd}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("line 3") && err.contains("relation_id"),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = run(&["replay", "-"], Some("not json\n"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("line 1"));
+    let out = run(&["replay", "does/not/exist.jsonl"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot open does/not/exist.jsonl"));
+}
+
+#[test]
+fn check_exit_status_says_whether_anything_broke() {
+    let bad = run(&["check", EXAMPLE], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stdout)
+        .contains("stale-datasource: juju_cos_0c1f3a9e-77d2-4f38-9a39-9f1d7c6e2b10_prometheus_2"));
+    let good = run(&["check", "--profile", "verified", EXAMPLE], None);
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good.stdout));
+    let json = run(&["check", "--json", EXAMPLE], None);
+    let lines: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["invariant"], "stale-datasource");
+    assert_eq!(lines[0]["step"], 19);
+    assert_eq!(lines[1]["invariant"], "hook-failed");
+}
+
+#[test]
+fn diff_profiles_shows_both_sides_where_they_disagree() {
+    let out = run(&["diff-profiles", "--json", EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(1));
+    let first: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["step"], 19);
+    let deleted = first["verified"]["deleted"].as_array().unwrap();
+    assert!(deleted
+        .iter()
+        .any(|n| n.as_str().unwrap().ends_with("prometheus_2")));
+    assert!(!first["libpatch21"]["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n.as_str().unwrap().ends_with("prometheus_2")));
+}

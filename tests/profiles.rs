@@ -1,0 +1,113 @@
+//! The profile-difference table (docs/profiles.md): one minimal log per behaviour under
+//! `tests/profiles/`. Each is pinned twice: the `check` report of both profiles as an insta
+//! snapshot under `snapshots/`, and explicit assertions on which invariants break.
+use grafana_source::invariants::Invariant;
+use grafana_source::replay::replay_str;
+use grafana_source::Profile;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/profiles")
+}
+
+fn logs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Invariant names broken anywhere in the log, and whether any hook failed.
+fn broken(path: &PathBuf, profile: Profile) -> BTreeSet<&'static str> {
+    let text = std::fs::read_to_string(path).unwrap();
+    replay_str(&text, profile)
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.violations
+                .iter()
+                .map(|v| v.invariant.name())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_behaviour_breaks_something_under_libpatch21_and_nothing_under_verified() {
+    let expected: &[(&str, &[Invariant])] = &[
+        ("departed-without-host", &[Invariant::HookFailed]),
+        (
+            "malformed-remote-data",
+            &[Invariant::HookFailed, Invariant::RenderFailed],
+        ),
+        (
+            "name-collision",
+            &[Invariant::DuplicateName, Invariant::DeleteOverlap],
+        ),
+        (
+            "non-leader-after-leadership-loss",
+            &[Invariant::StaleDatasource],
+        ),
+        ("peer-relation-broken", &[Invariant::StaleDatasource]),
+        ("self-departure", &[Invariant::SelfDepartureDeletes]),
+        ("stale-app-data-removed", &[Invariant::StaleDatasource]),
+        ("stale-host-cleared", &[Invariant::StaleDatasource]),
+        ("upgrade-legacy-sources-to-delete", &[Invariant::HookFailed]),
+        ("url-without-word-scheme", &[Invariant::UrlWithoutScheme]),
+    ];
+    let found: Vec<String> = logs()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let listed: Vec<String> = expected.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        found, listed,
+        "tests/profiles/ and this table must list the same logs"
+    );
+    for (name, invariants) in expected {
+        let path = dir().join(format!("{name}.jsonl"));
+        let want: BTreeSet<&str> = invariants.iter().map(|i| i.name()).collect();
+        assert_eq!(
+            broken(&path, Profile::Libpatch21),
+            want,
+            "{name} under libpatch21"
+        );
+        assert_eq!(
+            broken(&path, Profile::Verified),
+            BTreeSet::new(),
+            "{name} under verified"
+        );
+    }
+}
+
+fn check_output(path: &PathBuf, profile: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_grafana-source"))
+        .args(["check", "--profile", profile])
+        .arg(path)
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    format!("exit {code}\n{}", String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn check_reports_are_snapshotted() {
+    for path in logs() {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        for profile in ["libpatch21", "verified"] {
+            insta::with_settings!({
+                snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+                prepend_module_to_snapshot => false,
+                description => format!("grafana-source check --profile {profile} tests/profiles/{name}.jsonl"),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(format!("check-{profile}-{name}"), check_output(&path, profile));
+            });
+        }
+    }
+}
