@@ -36,11 +36,14 @@ pub enum Invariant {
     /// Extension: the Grafana charm's renderer raises on the state after the step, so
     /// Grafana's provisioning file is not updated.
     RenderFailed,
+    /// Extension: the provisioning file holds a `$` that is not escaped as `$$`, so
+    /// Grafana's environment interpolation rewrites the value.
+    UnescapedDollar,
 }
 
 impl Invariant {
     /// Every invariant, in the order reports list them.
-    pub const ALL: [Invariant; 8] = [
+    pub const ALL: [Invariant; 9] = [
         Invariant::StaleDatasource,
         Invariant::DeleteOverlap,
         Invariant::DuplicateName,
@@ -49,13 +52,14 @@ impl Invariant {
         Invariant::UrlWithoutScheme,
         Invariant::SelfDepartureDeletes,
         Invariant::RenderFailed,
+        Invariant::UnescapedDollar,
     ];
 
     /// Whether spec section 3 lists it. Step reports' `violations` carry only these;
     /// the others are this project's extensions, reported by `check` and in the optional
     /// report field `extended_violations`.
     pub fn in_spec(self) -> bool {
-        !matches!(self, Invariant::RenderFailed)
+        !matches!(self, Invariant::RenderFailed | Invariant::UnescapedDollar)
     }
 
     /// The name used in step reports.
@@ -69,6 +73,7 @@ impl Invariant {
             Invariant::UrlWithoutScheme => "url-without-scheme",
             Invariant::SelfDepartureDeletes => "self-departure-deletes",
             Invariant::RenderFailed => "render-failed",
+            Invariant::UnescapedDollar => "unescaped-dollar",
         }
     }
 
@@ -83,6 +88,7 @@ impl Invariant {
             Invariant::UrlWithoutScheme => "a provisioned URL has no scheme://, which Grafana cannot use",
             Invariant::SelfDepartureDeletes => "this unit leaving the relation scheduled deletions, which removes datasources the remaining Grafana units still serve",
             Invariant::RenderFailed => "the Grafana charm's renderer raises on this state, so Grafana's provisioning file is not updated",
+            Invariant::UnescapedDollar => "a value holds a `$` written as is, which Grafana's environment interpolation of provisioning files replaces",
         }
     }
 }
@@ -146,6 +152,29 @@ fn delete_names(state: &State) -> Vec<PyValue> {
         .unwrap_or_default()
 }
 
+/// Names of the datasources (and deletions) whose provisioning entry holds a `$`.
+fn dollar_names(r: &Rendered) -> Vec<PyValue> {
+    let mut out = Vec::new();
+    let file = r.to_json();
+    let lists = ["datasources", "deleteDatasources"];
+    for (list, names) in lists.iter().zip([
+        r.datasources
+            .iter()
+            .map(|d| d.name.clone())
+            .collect::<Vec<_>>(),
+        r.delete.clone(),
+    ]) {
+        if let Some(items) = file.get(*list).and_then(|v| v.as_array()) {
+            for (item, name) in items.iter().zip(names) {
+                if crate::render::has_dollar(item) {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Evaluate every invariant on one step; violations come in [`Invariant::ALL`] order.
 pub fn check(view: &StepView) -> Vec<Violation> {
     let mut out = Vec::new();
@@ -198,8 +227,15 @@ pub fn check(view: &StepView) -> Vec<Violation> {
             add(Invariant::UrlWithoutScheme, bad);
         }
     }
-    if view.rendered_after.is_err() {
-        add(Invariant::RenderFailed, Vec::new());
+    match view.rendered_after {
+        Err(_) => add(Invariant::RenderFailed, Vec::new()),
+        Ok(r) if !r.dollars_escaped => {
+            let names = dollar_names(r);
+            if !names.is_empty() {
+                add(Invariant::UnescapedDollar, names);
+            }
+        }
+        Ok(_) => {}
     }
     let departing_self = match (&view.entry.departing_unit, &view.after.unit) {
         (Some(d), Some(me)) => d == me,

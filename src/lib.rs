@@ -8,6 +8,7 @@
 pub mod invariants;
 pub mod log;
 pub mod metadata;
+pub mod provider;
 pub mod py;
 pub mod reducer;
 pub mod render;

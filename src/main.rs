@@ -24,6 +24,10 @@ enum Command {
     Replay(cli::replay::Args),
     Check(cli::check::Args),
     DiffProfiles(cli::diff_profiles::Args),
+    Render(cli::render::Args),
+    Diff(cli::diff::Args),
+    Provider(cli::provider::Args),
+    ValidateMetadata(cli::validate_metadata::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +35,10 @@ fn main() -> ExitCode {
         Command::Replay(a) => cli::replay::run(a),
         Command::Check(a) => cli::check::run(a),
         Command::DiffProfiles(a) => cli::diff_profiles::run(a),
+        Command::Render(a) => cli::render::run(a),
+        Command::Diff(a) => cli::diff::run(a),
+        Command::Provider(a) => cli::provider::run(a),
+        Command::ValidateMetadata(a) => cli::validate_metadata::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

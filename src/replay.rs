@@ -152,3 +152,65 @@ where
     }
     Ok(replay)
 }
+
+/// Every state of a replay, kept for time travel.
+///
+/// States share structure (`imbl`), so keeping one per step costs what each step changed,
+/// not a copy of the world; any step's state, render and report are reachable without
+/// folding again from the start.
+pub struct Timeline {
+    profile: Profile,
+    /// `states[0]` is the state before the first line; `states[n + 1]` is after step `n`.
+    states: Vec<State>,
+    reports: Vec<StepReport>,
+}
+
+impl Timeline {
+    /// Fold a whole stream, keeping every state. `peer`: see [`decide_peer`].
+    pub fn record<I>(
+        entries: I,
+        profile: Profile,
+        peer: Option<PeerAtStart>,
+    ) -> Result<Self, LogError>
+    where
+        I: IntoIterator<Item = Result<Entry, LogError>>,
+    {
+        let (peer, entries) = decide_peer(entries, peer);
+        let mut replay = Replay::new(profile, peer);
+        let mut states = vec![replay.state().clone()];
+        let mut reports = Vec::new();
+        for entry in entries {
+            reports.push(replay.step(&entry?));
+            states.push(replay.state().clone());
+        }
+        Ok(Timeline {
+            profile,
+            states,
+            reports,
+        })
+    }
+
+    /// Number of steps folded.
+    pub fn len(&self) -> usize {
+        self.reports.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reports.is_empty()
+    }
+
+    /// The state after step `n` (0-based), if the log has it.
+    pub fn state_after(&self, n: usize) -> Option<&State> {
+        self.states.get(n + 1)
+    }
+
+    /// The report of step `n`.
+    pub fn report(&self, n: usize) -> Option<&StepReport> {
+        self.reports.get(n)
+    }
+
+    /// The render after step `n`.
+    pub fn rendered_after(&self, n: usize) -> Option<RenderResult> {
+        self.state_after(n).map(|s| render::render(self.profile, s))
+    }
+}

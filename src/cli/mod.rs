@@ -5,8 +5,12 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 
 pub mod check;
+pub mod diff;
 pub mod diff_profiles;
+pub mod provider;
+pub mod render;
 pub mod replay;
+pub mod validate_metadata;
 
 /// An error for people, with the exit code it deserves.
 pub struct Failure {

@@ -1,0 +1,136 @@
+//! `grafana-source diff`: what changed between two steps of one log.
+use super::{open_log, Failure};
+use grafana_source::log::LogReader;
+use grafana_source::render::RenderResult;
+use grafana_source::replay::Timeline;
+use grafana_source::world::State;
+use grafana_source::Profile;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Show what changed in datasources, deletions and peer data between steps A and B.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
+    log: String,
+    /// The earlier step (0-based).
+    a: usize,
+    /// The later step (0-based).
+    b: usize,
+    #[arg(long, default_value = "libpatch21")]
+    profile: Profile,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Show `secureJsonData` values and peer data in full instead of redacted.
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+/// Datasources by name (JSON text of each entry), and deleted names.
+fn view(r: &RenderResult, show_secrets: bool) -> (BTreeMap<String, String>, Vec<String>) {
+    let Ok(r) = r else { return Default::default() };
+    let file = grafana_source::summary::redact_json(r.to_json(), show_secrets);
+    let name = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let ds = file["datasources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| (name(&d["name"]), d.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let del = file["deleteDatasources"]
+        .as_array()
+        .map(|a| a.iter().map(|d| name(&d["name"])).collect())
+        .unwrap_or_default();
+    (ds, del)
+}
+
+fn peer(s: &State) -> BTreeMap<String, String> {
+    s.peer_data()
+        .map(|b| {
+            b.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn run(a: Args) -> Result<(), Failure> {
+    let (reader, peer_at_start) = open_log(&a.log)?;
+    let t = Timeline::record(LogReader::new(reader), a.profile, peer_at_start)?;
+    let last = t.len().saturating_sub(1);
+    for n in [a.a, a.b] {
+        if n >= t.len() {
+            return Err(Failure {
+                code: 2,
+                message: format!("step {n}: the log has only {} steps (0 to {last})", t.len()),
+            });
+        }
+    }
+    let (sa, sb) = (t.state_after(a.a).unwrap(), t.state_after(a.b).unwrap());
+    let (ra, rb) = (
+        t.rendered_after(a.a).unwrap(),
+        t.rendered_after(a.b).unwrap(),
+    );
+    let ((dsa, dela), (dsb, delb)) = (view(&ra, a.show_secrets), view(&rb, a.show_secrets));
+    let added: Vec<&String> = dsb.keys().filter(|k| !dsa.contains_key(*k)).collect();
+    let removed: Vec<&String> = dsa.keys().filter(|k| !dsb.contains_key(*k)).collect();
+    let changed: Vec<&String> = dsa
+        .keys()
+        .filter(|k| dsb.get(*k).is_some_and(|v| v != &dsa[*k]))
+        .collect();
+    let del_added: Vec<&String> = delb.iter().filter(|n| !dela.contains(n)).collect();
+    let del_removed: Vec<&String> = dela.iter().filter(|n| !delb.contains(n)).collect();
+    let (pa, pb) = (peer(sa), peer(sb));
+    let peer_keys: Vec<&String> = pa
+        .keys()
+        .chain(pb.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| pa.get(*k) != pb.get(*k))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let res = if a.json {
+        let obj = serde_json::json!({
+            "from": a.a, "to": a.b,
+            "datasources": {"added": added, "removed": removed, "changed": changed},
+            "deleteDatasources": {"added": del_added, "removed": del_removed},
+            "peer_data_changed": peer_keys,
+            "render_error": {"from": ra.as_ref().err().map(|e| e.name()), "to": rb.as_ref().err().map(|e| e.name())},
+        });
+        writeln!(out, "{obj}")
+    } else {
+        let list = |v: &[&String]| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let mut text = format!(
+            "From step {} to step {} (profile {}):\n",
+            a.a,
+            a.b,
+            a.profile.name()
+        );
+        text += &format!("  datasources added:     {}\n  datasources removed:   {}\n  datasources changed:   {}\n", list(&added), list(&removed), list(&changed));
+        text += &format!(
+            "  deletions added:       {}\n  deletions removed:     {}\n",
+            list(&del_added),
+            list(&del_removed)
+        );
+        text += &format!("  peer data keys changed: {}\n", list(&peer_keys));
+        for (label, r) in [("from", &ra), ("to", &rb)] {
+            if let Err(e) = r {
+                text += &format!("  the renderer raises {} at the {label} step\n", e.name());
+            }
+        }
+        write!(out, "{text}")
+    };
+    res.map_err(|e| super::io_failure("cannot write output", e))
+}
