@@ -26,6 +26,7 @@ enum Command {
     DiffProfiles(cli::diff_profiles::Args),
     Render(cli::render::Args),
     Diff(cli::diff::Args),
+    Import(cli::import::Args),
     Provider(cli::provider::Args),
     ValidateMetadata(cli::validate_metadata::Args),
 }
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::DiffProfiles(a) => cli::diff_profiles::run(a),
         Command::Render(a) => cli::render::run(a),
         Command::Diff(a) => cli::diff::run(a),
+        Command::Import(a) => cli::import::run(a),
         Command::Provider(a) => cli::provider::run(a),
         Command::ValidateMetadata(a) => cli::validate_metadata::run(a),
     };
