@@ -5,7 +5,13 @@
 use crate::py::{self, PyValue};
 use crate::render::RenderResult;
 use crate::report::StepReport;
+use anstyle::{AnsiColor, Style};
 use std::fmt::Write;
+
+const HEADING: Style = Style::new().bold();
+const BAD: Style = AnsiColor::Red.on_default().bold();
+const WARN: Style = AnsiColor::Yellow.on_default();
+const GOOD: Style = AnsiColor::Green.on_default();
 
 /// What a replay accumulates for its closing summary; bounded by the number of failures.
 #[derive(Debug, Default, Clone)]
@@ -45,6 +51,10 @@ fn text(v: &PyValue) -> String {
 }
 
 /// The closing summary of a replay, after its last step (or the step `--at` chose).
+///
+/// The text carries ANSI styles; write it through `anstream`, which drops them when the
+/// output is not a terminal or `NO_COLOR` is set (or strip them with
+/// `anstream::adapter::strip_str`).
 pub fn summary(
     profile: &str,
     tally: &Tally,
@@ -64,12 +74,16 @@ pub fn summary(
         Err(exc) => {
             let _ = writeln!(
                 out,
-                "The Grafana charm cannot render this state: its renderer raises {}.",
+                "{BAD}The Grafana charm cannot render this state: its renderer raises {}.{BAD:#}",
                 exc.name()
             );
         }
         Ok(r) => {
-            let _ = writeln!(out, "Datasources provisioned ({}):", r.datasources.len());
+            let _ = writeln!(
+                out,
+                "{HEADING}Datasources provisioned ({}):{HEADING:#}",
+                r.datasources.len()
+            );
             if r.datasources.is_empty() {
                 out.push_str("  (none)\n");
             }
@@ -98,7 +112,11 @@ pub fn summary(
                 }
             }
             out.push('\n');
-            let _ = writeln!(out, "Scheduled for deletion ({}):", r.delete.len());
+            let _ = writeln!(
+                out,
+                "{HEADING}Scheduled for deletion ({}):{HEADING:#}",
+                r.delete.len()
+            );
             if r.delete.is_empty() {
                 out.push_str("  (none)\n");
             }
@@ -108,22 +126,29 @@ pub fn summary(
         }
     }
     out.push('\n');
-    let _ = writeln!(out, "Failed hooks ({}):", tally.failed.len());
+    let _ = writeln!(
+        out,
+        "{HEADING}Failed hooks ({}):{HEADING:#}",
+        tally.failed.len()
+    );
     if tally.failed.is_empty() {
         out.push_str("  (none)\n");
     }
     for (step, line, hook, exc) in &tally.failed {
-        let _ = writeln!(out, "  step {step} (line {line}) {hook}: {exc}");
+        let _ = writeln!(out, "  step {step} (line {line}) {hook}: {BAD}{exc}{BAD:#}");
     }
     out.push('\n');
     if tally.violations.is_empty() {
-        out.push_str("Invariants: none broken.\n");
+        let _ = writeln!(
+            out,
+            "{HEADING}Invariants:{HEADING:#} {GOOD}none broken.{GOOD:#}"
+        );
     } else {
-        out.push_str("Invariants broken:\n");
+        let _ = writeln!(out, "{HEADING}Invariants broken:{HEADING:#}");
         for (name, count, first) in &tally.violations {
             let _ = writeln!(
                 out,
-                "  {name}: {count} step{}, first at step {first}",
+                "  {WARN}{name}{WARN:#}: {count} step{}, first at step {first}",
                 if *count == 1 { "" } else { "s" }
             );
         }

@@ -85,29 +85,47 @@ fn every_behaviour_breaks_something_under_libpatch21_and_nothing_under_verified(
     }
 }
 
-fn check_output(path: &PathBuf, profile: &str) -> String {
+fn output(command: &str, path: &PathBuf, profile: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_grafana-source"))
-        .args(["check", "--profile", profile])
+        .args([command, "--profile", profile])
         .arg(path)
+        .env_remove("NO_COLOR")
         .output()
         .unwrap();
     let code = out.status.code().unwrap();
-    format!("exit {code}\n{}", String::from_utf8(out.stdout).unwrap())
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "colour codes on a pipe:\n{stdout}"
+    );
+    format!(
+        "exit {code}\n{stdout}{}",
+        String::from_utf8(out.stderr).unwrap()
+    )
 }
 
+/// `check`, the `replay` summary and the rendered YAML of every curated log, under both
+/// profiles, as insta snapshots under `snapshots/`.
 #[test]
-fn check_reports_are_snapshotted() {
+fn outputs_are_snapshotted() {
     for path in logs() {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         for profile in ["libpatch21", "verified"] {
-            insta::with_settings!({
-                snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
-                prepend_module_to_snapshot => false,
-                description => format!("grafana-source check --profile {profile} tests/profiles/{name}.jsonl"),
-                omit_expression => true,
-            }, {
-                insta::assert_snapshot!(format!("check-{profile}-{name}"), check_output(&path, profile));
-            });
+            for command in ["check", "replay", "render"] {
+                let label = if command == "replay" {
+                    "summary"
+                } else {
+                    command
+                };
+                insta::with_settings!({
+                    snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+                    prepend_module_to_snapshot => false,
+                    description => format!("grafana-source {command} --profile {profile} tests/profiles/{name}.jsonl"),
+                    omit_expression => true,
+                }, {
+                    insta::assert_snapshot!(format!("{label}-{profile}-{name}"), output(command, &path, profile));
+                });
+            }
         }
     }
 }

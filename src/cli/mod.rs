@@ -44,8 +44,34 @@ pub fn open_log(
     }
     let open = || File::open(path).map_err(|e| io_failure(&format!("cannot open {path}"), e));
     let peer = log::peer_at_start(BufReader::new(open()?));
+    let file = open()?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let reader: Box<dyn io::Read> = if size >= PROGRESS_FROM_BYTES {
+        Box::new(progress_bar(size).wrap_read(file))
+    } else {
+        Box::new(file)
+    };
     Ok((
-        Box::new(BufReader::with_capacity(1 << 16, open()?)),
+        Box::new(BufReader::with_capacity(1 << 16, reader)),
         Some(peer),
     ))
+}
+
+/// Logs from this size (a few thousand hooks) get a progress bar on stderr.
+const PROGRESS_FROM_BYTES: u64 = 1 << 20;
+
+/// A byte progress bar on stderr; indicatif hides it when stderr is not a terminal, and
+/// it clears itself when the log has been read.
+fn progress_bar(size: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(size),
+        indicatif::ProgressDrawTarget::stderr(),
+    )
+    .with_finish(indicatif::ProgressFinish::AndClear);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {wide_bar} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
 }

@@ -108,11 +108,9 @@ fn run_replay(
             }
             let _ = writeln!(out, "{obj}");
         } else {
-            let _ = write!(
-                out,
-                "{}",
-                summary::summary(profile.name(), &tally, &rendered, show_secrets)
-            );
+            let text = summary::summary(profile.name(), &tally, &rendered, show_secrets);
+            let _ = out.flush();
+            let _ = anstream::stdout().lock().write_all(text.as_bytes());
         }
     }
     out.flush()
