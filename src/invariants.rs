@@ -122,8 +122,42 @@ pub struct Violation {
     pub names: Vec<PyValue>,
 }
 
-fn contains_name(names: &[PyValue], name: &PyValue) -> bool {
-    names.iter().any(|n| py::py_eq(n, name))
+/// A set of datasource names under Python `==`: strings (nearly every name) by hash, the
+/// rare non-string name (corrupt peer data) by linear comparison.
+#[derive(Default)]
+struct NameSet {
+    strings: std::collections::HashSet<std::sync::Arc<str>>,
+    others: Vec<PyValue>,
+}
+
+impl NameSet {
+    fn insert(&mut self, name: &PyValue) -> bool {
+        match name {
+            PyValue::Str(s) => self.strings.insert(s.clone()),
+            other if self.contains(other) => false,
+            other => {
+                self.others.push(other.clone());
+                true
+            }
+        }
+    }
+
+    fn contains(&self, name: &PyValue) -> bool {
+        match name {
+            PyValue::Str(s) => self.strings.contains(s),
+            other => self.others.iter().any(|o| py::py_eq(o, other)),
+        }
+    }
+}
+
+impl<'a> FromIterator<&'a PyValue> for NameSet {
+    fn from_iter<I: IntoIterator<Item = &'a PyValue>>(iter: I) -> Self {
+        let mut set = NameSet::default();
+        for n in iter {
+            set.insert(n);
+        }
+        set
+    }
 }
 
 fn provisioned(r: &Rendered) -> Vec<PyValue> {
@@ -152,27 +186,31 @@ fn delete_names(state: &State) -> Vec<PyValue> {
         .unwrap_or_default()
 }
 
+/// Whether a value, keys included, holds a `$` anywhere.
+fn has_dollar(v: &PyValue) -> bool {
+    match v {
+        PyValue::Str(s) => s.contains('$'),
+        PyValue::List(items) => items.iter().any(has_dollar),
+        PyValue::Dict(d) => d.iter().any(|(k, v)| {
+            matches!(k, crate::py::PyKey::Str(s) if s.contains('$')) || has_dollar(v)
+        }),
+        _ => false,
+    }
+}
+
 /// Names of the datasources (and deletions) whose provisioning entry holds a `$`.
 fn dollar_names(r: &Rendered) -> Vec<PyValue> {
-    let mut out = Vec::new();
-    let file = r.to_json();
-    let lists = ["datasources", "deleteDatasources"];
-    for (list, names) in lists.iter().zip([
-        r.datasources
-            .iter()
-            .map(|d| d.name.clone())
-            .collect::<Vec<_>>(),
-        r.delete.clone(),
-    ]) {
-        if let Some(items) = file.get(*list).and_then(|v| v.as_array()) {
-            for (item, name) in items.iter().zip(names) {
-                if crate::render::has_dollar(item) {
-                    out.push(name);
-                }
-            }
-        }
-    }
-    out
+    let provisioned = r.datasources.iter().filter(|d| {
+        [&d.name, &d.source_type, &d.url]
+            .into_iter()
+            .any(has_dollar)
+            || d.json_data.as_ref().is_some_and(has_dollar)
+            || d.secure_json_data.as_ref().is_some_and(has_dollar)
+    });
+    provisioned
+        .map(|d| d.name.clone())
+        .chain(r.delete.iter().filter(|n| has_dollar(n)).cloned())
+        .collect()
 }
 
 /// Evaluate every invariant on one step; violations come in [`Invariant::ALL`] order.
@@ -180,29 +218,39 @@ pub fn check(view: &StepView) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut add = |invariant, names: Vec<PyValue>| out.push(Violation { invariant, names });
 
-    if let (Ok(before), Ok(after)) = (view.rendered_before, view.rendered_after) {
-        let now = provisioned(after);
+    let now: Option<NameSet> = view
+        .rendered_after
+        .as_ref()
+        .ok()
+        .map(|r| r.datasources.iter().map(|d| &d.name).collect());
+    let deleted: Option<NameSet> = view
+        .rendered_after
+        .as_ref()
+        .ok()
+        .map(|r| r.delete.iter().collect());
+    if let (Ok(before), Some(now), Some(deleted)) = (view.rendered_before, &now, &deleted) {
         let stale: Vec<PyValue> = provisioned(before)
             .into_iter()
-            .filter(|n| !contains_name(&now, n) && !contains_name(&after.delete, n))
+            .filter(|n| !now.contains(n) && !deleted.contains(n))
             .collect();
         if !stale.is_empty() {
             add(Invariant::StaleDatasource, stale);
         }
     }
-    if let Ok(after) = view.rendered_after {
-        let now = provisioned(after);
-        let overlap: Vec<PyValue> = now
+    if let (Ok(after), Some(deleted)) = (view.rendered_after, &deleted) {
+        let names = provisioned(after);
+        let overlap: Vec<PyValue> = names
             .iter()
-            .filter(|n| contains_name(&after.delete, n))
+            .filter(|n| deleted.contains(n))
             .cloned()
             .collect();
         if !overlap.is_empty() {
             add(Invariant::DeleteOverlap, overlap);
         }
-        let mut dup = Vec::new();
-        for (i, n) in now.iter().enumerate() {
-            if contains_name(&now[..i], n) && !contains_name(&dup, n) {
+        let (mut seen, mut dup_seen, mut dup) =
+            (NameSet::default(), NameSet::default(), Vec::new());
+        for n in &names {
+            if !seen.insert(n) && dup_seen.insert(n) {
                 dup.push(n.clone());
             }
         }
@@ -242,10 +290,10 @@ pub fn check(view: &StepView) -> Vec<Violation> {
         _ => false,
     };
     if departing_self {
-        let before = delete_names(view.seen);
+        let before: NameSet = delete_names(view.seen).iter().collect();
         let grown: Vec<PyValue> = delete_names(view.after)
             .into_iter()
-            .filter(|n| !contains_name(&before, n))
+            .filter(|n| !before.contains(n))
             .collect();
         if !grown.is_empty() {
             add(Invariant::SelfDepartureDeletes, grown);

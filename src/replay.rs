@@ -50,7 +50,11 @@ impl Replay {
             after,
             effects,
         } = reducer::step(self.profile, &self.state, entry);
-        let rendered = render::render(self.profile, &after);
+        let rendered = if after.renders_like(&self.state) {
+            self.rendered.clone()
+        } else {
+            render::render(self.profile, &after)
+        };
         let violations = invariants::check(&StepView {
             entry,
             before: &self.state,

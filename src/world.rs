@@ -194,6 +194,20 @@ impl State {
         }
     }
 
+    /// Whether rendering `self` is bound to give what rendering `other` gave: the inputs
+    /// of both renderers (peer databag, last peer databag, config, rendered names) are the
+    /// same objects. Cheap (pointer comparisons); `false` means "render again".
+    pub fn renders_like(&self, other: &State) -> bool {
+        let same_peer = match (&self.peer, &other.peer) {
+            (Peer::Absent, Peer::Absent) => true,
+            (Peer::Visible(a), Peer::Visible(b)) | (Peer::Gone(a), Peer::Gone(b)) => a.ptr_eq(b),
+            _ => false,
+        };
+        same_peer
+            && self.config.ptr_eq(&other.config)
+            && self.rendered_ever.ptr_eq(&other.rendered_ever)
+    }
+
     /// The peer databag if visible, else the last one seen before it broke.
     pub fn last_peer_data(&self) -> Option<&Databag> {
         match &self.peer {

@@ -126,7 +126,7 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
             diagnostics: Vec::new(),
         },
     };
-    if profile == Profile::Verified {
+    if profile == Profile::Verified && !after.renders_like(before) {
         // Rule 6: remember every name this unit renders, so later renders delete them.
         for d in crate::render::render_verified(&after).datasources {
             if let crate::py::PyValue::Str(n) = d.name {
