@@ -33,9 +33,6 @@ pub enum Invariant {
     UrlWithoutScheme,
     /// A hook whose `departing_unit` is this unit added names to `sources_to_delete`.
     SelfDepartureDeletes,
-    /// Extension: the Grafana charm's renderer raises on the state after the step, so
-    /// Grafana's provisioning file is not updated.
-    RenderFailed,
     /// Extension: the provisioning file holds a `$` that is not escaped as `$$`, so
     /// Grafana's environment interpolation rewrites the value.
     UnescapedDollar,
@@ -43,7 +40,7 @@ pub enum Invariant {
 
 impl Invariant {
     /// Every invariant, in the order reports list them.
-    pub const ALL: [Invariant; 9] = [
+    pub const ALL: [Invariant; 8] = [
         Invariant::StaleDatasource,
         Invariant::DeleteOverlap,
         Invariant::DuplicateName,
@@ -51,7 +48,6 @@ impl Invariant {
         Invariant::HookFailed,
         Invariant::UrlWithoutScheme,
         Invariant::SelfDepartureDeletes,
-        Invariant::RenderFailed,
         Invariant::UnescapedDollar,
     ];
 
@@ -59,7 +55,7 @@ impl Invariant {
     /// the others are this project's extensions, reported by `check` and in the optional
     /// report field `extended_violations`.
     pub fn in_spec(self) -> bool {
-        !matches!(self, Invariant::RenderFailed | Invariant::UnescapedDollar)
+        !matches!(self, Invariant::UnescapedDollar)
     }
 
     /// The name used in step reports.
@@ -72,7 +68,6 @@ impl Invariant {
             Invariant::HookFailed => "hook-failed",
             Invariant::UrlWithoutScheme => "url-without-scheme",
             Invariant::SelfDepartureDeletes => "self-departure-deletes",
-            Invariant::RenderFailed => "render-failed",
             Invariant::UnescapedDollar => "unescaped-dollar",
         }
     }
@@ -87,7 +82,6 @@ impl Invariant {
             Invariant::HookFailed => "the hook raised, so Juju marks the unit in error and retries it",
             Invariant::UrlWithoutScheme => "a provisioned URL has no scheme://, which Grafana cannot use",
             Invariant::SelfDepartureDeletes => "this unit leaving the relation scheduled deletions, which removes datasources the remaining Grafana units still serve",
-            Invariant::RenderFailed => "the Grafana charm's renderer raises on this state, so Grafana's provisioning file is not updated",
             Invariant::UnescapedDollar => "a value holds a `$` written as is, which Grafana's environment interpolation of provisioning files replaces",
         }
     }
@@ -275,15 +269,13 @@ pub fn check(view: &StepView) -> Vec<Violation> {
             add(Invariant::UrlWithoutScheme, bad);
         }
     }
-    match view.rendered_after {
-        Err(_) => add(Invariant::RenderFailed, Vec::new()),
-        Ok(r) if !r.dollars_escaped => {
+    if let Ok(r) = view.rendered_after {
+        if !r.dollars_escaped {
             let names = dollar_names(r);
             if !names.is_empty() {
                 add(Invariant::UnescapedDollar, names);
             }
         }
-        Ok(_) => {}
     }
     let departing_self = match (&view.entry.departing_unit, &view.after.unit) {
         (Some(d), Some(me)) => d == me,

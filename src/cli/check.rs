@@ -35,7 +35,10 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut io_err = None;
     replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
         steps += 1;
-        if r.violations.is_empty() && (a.json || r.diagnostics.is_empty()) {
+        let render_error = r.datasources.as_ref().err().map(|e| e.name());
+        if r.violations.is_empty()
+            && (a.json || (r.diagnostics.is_empty() && render_error.is_none()))
+        {
             return Flow::Continue;
         }
         steps_with += u64::from(!r.violations.is_empty());
@@ -44,6 +47,11 @@ pub fn run(a: Args) -> Result<(), Failure> {
             res = res.and_then(|_| writeln!(out, "step {} (line {}) {}", r.step, r.line, r.hook));
             if let Err(exc) = r.outcome {
                 res = res.and_then(|_| writeln!(out, "  the hook raised {}", exc.name()));
+            }
+            if let Some(e) = render_error {
+                res = res.and_then(|_| {
+                    writeln!(out, "  note: the Grafana charm's renderer raises {e} on this state, so Grafana's provisioning file is not updated")
+                });
             }
             for d in &r.diagnostics {
                 let mut at = Vec::new();
