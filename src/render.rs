@@ -20,7 +20,7 @@ pub const DEFAULT_TIMEOUT: i64 = 300;
 
 /// One provisioned datasource. Values are Python values: corrupt peer data can put any
 /// JSON there, and the report shows it as the reference would.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Datasource {
     pub name: PyValue,
     pub source_type: PyValue,
@@ -28,6 +28,22 @@ pub struct Datasource {
     pub json_data: Option<PyValue>,
     /// Secrets: shown only in machine-readable output, redacted for people.
     pub secure_json_data: Option<PyValue>,
+}
+
+/// `Debug` shows `secureJsonData` as `<redacted>`: secrets stay out of debug output.
+impl std::fmt::Debug for Datasource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Datasource")
+            .field("name", &self.name)
+            .field("source_type", &self.source_type)
+            .field("url", &self.url)
+            .field("json_data", &self.json_data)
+            .field(
+                "secure_json_data",
+                &self.secure_json_data.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// The provisioning file: datasources to provision and names to delete.

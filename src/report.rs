@@ -7,7 +7,7 @@ use crate::render::RenderResult;
 use serde_json::{json, Map, Value};
 
 /// What one step did, in the shape `replay --steps` prints.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StepReport {
     /// 0-based index among the log's non-blank lines.
     pub step: u64,
@@ -22,6 +22,27 @@ pub struct StepReport {
     pub violations: Vec<Violation>,
     /// What the `verified` profile isolated instead of failing (an optional extension).
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// `Debug` shows the peer databag as keys and sizes, and datasources with
+/// `secureJsonData` redacted: secrets stay out of debug output.
+impl std::fmt::Debug for StepReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepReport")
+            .field("step", &self.step)
+            .field("line", &self.line)
+            .field("hook", &self.hook)
+            .field("outcome", &self.outcome)
+            .field("emitted", &self.emitted)
+            .field(
+                "peer_app_data",
+                &crate::world::redacted(&self.peer_app_data),
+            )
+            .field("datasources", &self.datasources)
+            .field("violations", &self.violations)
+            .field("diagnostics", &self.diagnostics)
+            .finish()
+    }
 }
 
 impl StepReport {

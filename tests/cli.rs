@@ -141,3 +141,36 @@ fn diff_profiles_shows_both_sides_where_they_disagree() {
         .iter()
         .any(|n| n.as_str().unwrap().ends_with("prometheus_2")));
 }
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    use grafana_source::log::parse_str;
+    use grafana_source::reducer::{step, Profile};
+    use grafana_source::replay::replay_str;
+    use grafana_source::world::{PeerAtStart, State};
+    let log = std::fs::read_to_string(format!("{}/{EXAMPLE}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(
+        log.contains("s3cr3t-token"),
+        "the example must carry the secret this test looks for"
+    );
+    for profile in [Profile::Libpatch21, Profile::Verified] {
+        let entries = parse_str(&log).unwrap();
+        let mut state = State::new(PeerAtStart::Visible);
+        for e in &entries {
+            let s = step(profile, &state, e);
+            let shown = format!("{e:?} {s:?}");
+            assert!(
+                !shown.contains("s3cr3t-token"),
+                "{profile:?}: a secret in Debug output: {shown}"
+            );
+            state = s.after;
+        }
+        for r in replay_str(&log, profile).unwrap() {
+            let shown = format!("{r:?}");
+            assert!(
+                !shown.contains("s3cr3t-token"),
+                "{profile:?}: a secret in a report's Debug: {shown}"
+            );
+        }
+    }
+}

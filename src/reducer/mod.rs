@@ -75,12 +75,23 @@ pub struct Diagnostic {
 }
 
 /// What a handler did, when it did not raise.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Handled {
     /// The peer databag it leaves; `None` when the peer relation is not visible.
     pub peer: Option<Databag>,
     pub emitted: Vec<Event>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// `Debug` shows the peer databag as keys and sizes (it holds `secure_extra_fields`).
+impl std::fmt::Debug for Handled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handled")
+            .field("peer", &self.peer.as_ref().map(crate::world::redacted))
+            .field("emitted", &self.emitted)
+            .field("diagnostics", &self.diagnostics)
+            .finish()
+    }
 }
 
 /// The effects of one step.
