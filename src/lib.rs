@@ -5,6 +5,7 @@
 //! turns the resulting state into Grafana's provisioning config, and [`invariants`] checks
 //! every named invariant on the step. [`replay`] drives that loop and [`report`] shapes
 //! its output. [`py`] models the Python values and operations the reference depends on.
+pub mod explore;
 pub mod import;
 pub mod invariants;
 pub mod log;
@@ -15,6 +16,7 @@ pub mod reducer;
 pub mod render;
 pub mod replay;
 pub mod report;
+pub mod sim;
 pub mod summary;
 pub mod world;
 

@@ -22,6 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Replay(cli::replay::Args),
+    Explore(cli::explore::Args),
     Check(cli::check::Args),
     DiffProfiles(cli::diff_profiles::Args),
     Render(cli::render::Args),
@@ -34,6 +35,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Replay(a) => cli::replay::run(a),
+        Command::Explore(a) => cli::explore::run(a),
         Command::Check(a) => cli::check::run(a),
         Command::DiffProfiles(a) => cli::diff_profiles::run(a),
         Command::Render(a) => cli::render::run(a),

@@ -7,6 +7,7 @@ use std::io::{self, BufRead, BufReader};
 pub mod check;
 pub mod diff;
 pub mod diff_profiles;
+pub mod explore;
 pub mod import;
 pub mod provider;
 pub mod render;

@@ -1,0 +1,351 @@
+//! Exhaustive bounded model checking over the [`crate::sim`] world.
+//!
+//! [`explore`] runs a breadth-first search over every sequence of enabled
+//! [`Action`]s of a small world, up to a depth, deduplicating states by
+//! [`World::fingerprint`]. Each transition folds the hooks every Grafana unit runs and
+//! [`crate::invariants::check`] judges each step (inside [`World::apply`]). Because the
+//! search is breadth-first, the first violation found is a shortest one; it is rebuilt
+//! into a [`Counterexample`]: the action sequence and the hook log of the Grafana unit
+//! where the invariant broke, cut right after the failing step, so that
+//! `grafana-source check --profile P` on that log reports the same violation at the same
+//! step.
+//!
+//! Expanding one BFS level is parallel (`jobs` threads on contiguous slices of the
+//! frontier); results are merged in frontier order, so counts and the counterexample do
+//! not depend on the number of threads.
+//!
+//! ```
+//! use grafana_source::explore::{explore, Options, Target};
+//! use grafana_source::sim::Bounds;
+//! use grafana_source::Profile;
+//! let opts = Options::new(Profile::Libpatch21, 4, Bounds::new(1, 2, 1).unwrap());
+//! let found = explore(&opts).counterexample.expect("libpatch21 breaks an invariant");
+//! assert!(found.actions.len() <= 4);
+//! ```
+use crate::invariants::Invariant;
+use crate::log::Entry;
+use crate::py::PyExc;
+use crate::reducer::Profile;
+use crate::sim::{self, Action, Alphabet, Bounds, Delivery, GrafanaUnitIndex, Memo, World};
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::{Duration, Instant};
+
+/// Which violations count as a finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    /// Only this invariant (any when `None`).
+    pub invariant: Option<Invariant>,
+    /// Only hooks that failed with this Python exception (`IndexError`, ...); implies
+    /// `hook-failed`.
+    pub error: Option<String>,
+}
+
+impl Target {
+    /// The invariants of `d` that count as a finding.
+    pub fn matches(&self, d: &Delivery) -> Vec<Invariant> {
+        if let Some(want) = &self.error {
+            if !matches!(d.outcome, Err(exc) if exc.name() == want) {
+                return Vec::new();
+            }
+        }
+        d.violations
+            .iter()
+            .map(|v| v.invariant)
+            .filter(|i| match (self.invariant, &self.error) {
+                (Some(want), _) => *i == want,
+                (None, Some(_)) => *i == Invariant::HookFailed,
+                (None, None) => true,
+            })
+            .collect()
+    }
+
+    fn hit(&self, ds: &[Delivery]) -> bool {
+        ds.iter().any(|d| !self.matches(d).is_empty())
+    }
+}
+
+/// What to explore.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub profile: Profile,
+    /// The longest action sequence explored.
+    pub depth: usize,
+    pub bounds: Bounds,
+    pub target: Target,
+    /// The actions explored (default [`Alphabet::core`]).
+    pub alphabet: Alphabet,
+    /// Worker threads for expanding a level (at least 1).
+    pub jobs: usize,
+}
+
+impl Options {
+    /// Any violation, one thread per available core.
+    pub fn new(profile: Profile, depth: usize, bounds: Bounds) -> Options {
+        Options {
+            profile,
+            depth,
+            bounds,
+            target: Target::default(),
+            alphabet: Alphabet::core(),
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// A shortest violating run.
+#[derive(Debug, Clone)]
+pub struct Counterexample {
+    pub actions: Vec<Action>,
+    /// The Grafana unit whose step broke the invariant.
+    pub unit: GrafanaUnitIndex,
+    pub unit_name: String,
+    /// The 0-based step of that unit's log (the last line of [`Self::log`]).
+    pub step: usize,
+    pub hook: String,
+    /// The invariants broken there that the target asked for.
+    pub invariants: Vec<Invariant>,
+    /// The exception, when the hook failed.
+    pub error: Option<PyExc>,
+    /// That unit's hook log, from its first entry to the failing step.
+    pub log: Vec<Entry>,
+}
+
+impl Counterexample {
+    /// The log as hook log v1 JSON Lines.
+    pub fn jsonl(&self) -> String {
+        sim::to_jsonl(&self.log)
+    }
+}
+
+/// What an exploration found.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Transitions computed (states reached, duplicates included), plus the initial state.
+    pub explored: u64,
+    /// Distinct states (by fingerprint), the initial one included.
+    pub distinct: u64,
+    /// The deepest level fully explored (the violation's depth when one was found).
+    pub depth: usize,
+    pub elapsed: Duration,
+    /// Unit steps answered by the fold memo, and steps folded ([`Memo`]).
+    pub memo_hits: u64,
+    pub memo_misses: u64,
+    pub counterexample: Option<Counterexample>,
+}
+
+impl Summary {
+    pub fn states_per_second(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.explored as f64 / s
+        } else {
+            self.explored as f64
+        }
+    }
+}
+
+/// Fingerprints are already hashes: use them as they are.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type FingerprintSet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+
+/// A state in the search tree: the action that reached it from its parent.
+struct Node {
+    parent: u32,
+    action: Option<Action>,
+}
+
+/// One successor computed by a worker.
+struct Successor {
+    parent: u32,
+    action: Action,
+    fingerprint: u64,
+    hit: bool,
+    world: Option<World>,
+}
+
+fn expand(slice: &[(u32, World)], opts: &Options, keep: bool, memo: &mut Memo) -> Vec<Successor> {
+    let target = &opts.target;
+    let mut out = Vec::new();
+    for (node, world) in slice {
+        for action in world.actions_in(&opts.alphabet) {
+            let (next, seen) = world.apply_memo(&action, Some(&mut *memo));
+            out.push(Successor {
+                parent: *node,
+                action,
+                fingerprint: next.fingerprint(),
+                hit: target.hit(&seen),
+                world: keep.then_some(next),
+            });
+        }
+    }
+    out
+}
+
+/// Parents expanded per merge; bounds the memory held by not-yet-deduplicated successors.
+const CHUNK_PER_JOB: usize = 512;
+
+/// Explore every action sequence up to `opts.depth`; stop at the first level that has a
+/// violating transition and report the first one in frontier order.
+pub fn explore(opts: &Options) -> Summary {
+    let start = Instant::now();
+    let jobs = opts.jobs.max(1);
+    let (root, first) = World::new(opts.profile, opts.bounds);
+    let mut seen = FingerprintSet::default();
+    seen.insert(root.fingerprint());
+    let mut nodes = vec![Node {
+        parent: 0,
+        action: None,
+    }];
+    let mut summary = Summary {
+        explored: 1,
+        distinct: 1,
+        depth: 0,
+        elapsed: Duration::ZERO,
+        memo_hits: 0,
+        memo_misses: 0,
+        counterexample: None,
+    };
+    if opts.target.hit(&first) {
+        summary.counterexample = counterexample(opts.profile, opts.bounds, &[], &opts.target);
+        summary.elapsed = start.elapsed();
+        return summary;
+    }
+    let mut frontier: Vec<(u32, World)> = vec![(0, root)];
+    let mut memos: Vec<Memo> = (0..jobs).map(|_| Memo::new()).collect();
+    for level in 1..=opts.depth {
+        let keep = level < opts.depth;
+        let mut next_frontier = Vec::new();
+        for chunk in frontier.chunks(CHUNK_PER_JOB * jobs) {
+            let per = chunk.len().div_ceil(jobs);
+            let parts: Vec<Vec<Successor>> = if jobs == 1 || chunk.len() < 2 {
+                vec![expand(chunk, opts, keep, &mut memos[0])]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = chunk
+                        .chunks(per)
+                        .zip(memos.iter_mut())
+                        .map(|(slice, memo)| s.spawn(|| expand(slice, opts, keep, memo)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("explorer worker panicked"))
+                        .collect()
+                })
+            };
+            for succ in parts.into_iter().flatten() {
+                summary.explored += 1;
+                if succ.hit {
+                    let mut path = vec![succ.action];
+                    let mut at = succ.parent as usize;
+                    while let Some(a) = nodes[at].action {
+                        path.push(a);
+                        at = nodes[at].parent as usize;
+                    }
+                    path.reverse();
+                    summary.depth = level;
+                    summary.counterexample =
+                        counterexample(opts.profile, opts.bounds, &path, &opts.target);
+                    summary.memo_hits = memos.iter().map(|m| m.hits).sum();
+                    summary.memo_misses = memos.iter().map(|m| m.misses).sum();
+                    summary.elapsed = start.elapsed();
+                    return summary;
+                }
+                if seen.insert(succ.fingerprint) {
+                    summary.distinct += 1;
+                    if let Some(world) = succ.world {
+                        let id = u32::try_from(nodes.len()).expect("fewer than 2^32 states");
+                        nodes.push(Node {
+                            parent: succ.parent,
+                            action: Some(succ.action),
+                        });
+                        next_frontier.push((id, world));
+                    }
+                }
+            }
+        }
+        summary.depth = level;
+        frontier = next_frontier;
+        if frontier.is_empty() {
+            break;
+        }
+    }
+    summary.memo_hits = memos.iter().map(|m| m.hits).sum();
+    summary.memo_misses = memos.iter().map(|m| m.misses).sum();
+    summary.elapsed = start.elapsed();
+    summary
+}
+
+/// Replay `actions` and cut out the first step that `target` counts as a violation:
+/// that unit's log up to it. `None` when the run breaks nothing `target` asks for.
+pub fn counterexample(
+    profile: Profile,
+    bounds: Bounds,
+    actions: &[Action],
+    target: &Target,
+) -> Option<Counterexample> {
+    let (mut world, first) = World::new(profile, bounds);
+    let mut logs: std::collections::BTreeMap<GrafanaUnitIndex, Vec<Entry>> = Default::default();
+    let mut batches = vec![first];
+    for a in actions {
+        let (w, ds) = world.apply(a);
+        world = w;
+        batches.push(ds);
+    }
+    for d in batches.into_iter().flatten() {
+        let log = logs.entry(d.unit).or_default();
+        log.push(d.entry.clone());
+        let invariants = target.matches(&d);
+        if !invariants.is_empty() {
+            let step = log.len() - 1;
+            let mut lines = log.clone();
+            for (i, e) in lines.iter_mut().enumerate() {
+                e.line = i as u64 + 1;
+            }
+            return Some(Counterexample {
+                actions: actions.to_vec(),
+                unit: d.unit,
+                unit_name: format!("{}/{}", sim::GRAFANA_APP, d.unit),
+                step,
+                hook: d.entry.hook.name.to_string(),
+                invariants,
+                error: d.outcome.err(),
+                log: lines,
+            });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_count_does_not_change_the_result() {
+        let bounds = Bounds::new(1, 2, 2).unwrap();
+        let mut one = Options::new(Profile::Verified, 3, bounds);
+        one.jobs = 1;
+        let mut two = one.clone();
+        two.jobs = 2;
+        let (a, b) = (explore(&one), explore(&two));
+        assert_eq!((a.explored, a.distinct), (b.explored, b.distinct));
+        assert!(a.counterexample.is_none());
+    }
+}
