@@ -8,6 +8,10 @@ use std::process::ExitCode;
 
 mod cli;
 
+/// mimalloc: the fold allocates many small short-lived values (see Cargo.toml).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "grafana-source",
