@@ -293,26 +293,7 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
         field: field.to_string(),
         message,
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let raw: RawEntry = match serde_path_to_error::deserialize(&mut de) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            return Err(if inner.is_syntax() || inner.is_eof() || path == "." {
-                LogError::Json {
-                    line,
-                    message: inner.to_string(),
-                }
-            } else {
-                field_err(&path, strip_position(&inner.to_string()))
-            });
-        }
-    };
-    de.end().map_err(|e| LogError::Json {
-        line,
-        message: e.to_string(),
-    })?;
+    let raw: RawEntry = deserialize_line(line, text)?;
 
     let (hook, endpoint) = Hook::parse(&raw.hook)
         .ok_or_else(|| field_err("hook", format!("unknown hook kind `{}`", raw.hook)))?;
@@ -408,6 +389,36 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
             .stored_state
             .map(|s| PyValue::from_json(&serde_json::Value::Object(s))),
     })
+}
+
+/// Deserialize one JSON line into `T`, the whole line and nothing after it. Errors name
+/// the log line and, for a wrong or unknown field, the field's path (`app_data.x`).
+pub(crate) fn deserialize_line<T: serde::de::DeserializeOwned>(
+    line: u64,
+    text: &str,
+) -> Result<T, LogError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." {
+            LogError::Json {
+                line,
+                message: inner.to_string(),
+            }
+        } else {
+            LogError::Field {
+                line,
+                field: path,
+                message: strip_position(&inner.to_string()),
+            }
+        }
+    })?;
+    de.end().map_err(|e| LogError::Json {
+        line,
+        message: e.to_string(),
+    })?;
+    Ok(value)
 }
 
 /// serde_json appends " at line L column C" about the one-line text; the log line number

@@ -89,31 +89,7 @@ pub fn parse_line(line: u64, text: &str) -> Result<ProviderEntry, LogError> {
         field: field.to_string(),
         message: message.to_string(),
     };
-    let mut de = serde_json::Deserializer::from_str(text);
-    let raw: RawLine = match serde_path_to_error::deserialize(&mut de) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            return Err(if inner.is_syntax() || inner.is_eof() || path == "." {
-                LogError::Json {
-                    line,
-                    message: inner.to_string(),
-                }
-            } else {
-                let message = inner.to_string();
-                let message = match message.rfind(" at line ") {
-                    Some(i) => &message[..i],
-                    None => &message,
-                };
-                field_err(&path, message)
-            });
-        }
-    };
-    de.end().map_err(|e| LogError::Json {
-        line,
-        message: e.to_string(),
-    })?;
+    let raw: RawLine = crate::log::deserialize_line(line, text)?;
 
     let action = match (raw.hook, raw.op) {
         (Some(_), Some(_)) => return Err(field_err("op", "a line has `hook` or `op`, not both")),
