@@ -116,7 +116,8 @@ pub struct Violation {
     pub names: Vec<PyValue>,
 }
 
-/// A set of datasource names under Python `==`: strings (nearly every name) by hash, the
+/// A set of datasource names under Python's membership equality (`in`: identity, then
+/// `==`, so the NaN `json.loads` returns equals itself): strings (nearly every name) by hash, the
 /// rare non-string name (corrupt peer data) by linear comparison.
 #[derive(Default)]
 struct NameSet {
@@ -139,7 +140,7 @@ impl NameSet {
     fn contains(&self, name: &PyValue) -> bool {
         match name {
             PyValue::Str(s) => self.strings.contains(s),
-            other => self.others.iter().any(|o| py::py_eq(o, other)),
+            other => self.others.iter().any(|o| py::py_eq_member(o, other)),
         }
     }
 }

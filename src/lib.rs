@@ -6,6 +6,8 @@
 //! every named invariant on the step. [`replay`] drives that loop and [`report`] shapes
 //! its output. [`py`] models the Python values and operations the reference depends on.
 pub mod explore;
+#[cfg(feature = "arbitrary")]
+pub mod fuzzing;
 pub mod import;
 pub mod invariants;
 pub mod log;

@@ -359,6 +359,13 @@ pub fn py_eq(a: &PyValue, b: &PyValue) -> bool {
     eq(a, b, false)
 }
 
+/// Equality as Python's containers test it (`x in list`, `list.remove(x)`,
+/// `PyObject_RichCompareBool`): identity first, so the NaN `json.loads` returns (one
+/// shared object) equals itself, at the top level too.
+pub fn py_eq_member(a: &PyValue, b: &PyValue) -> bool {
+    eq(a, b, true)
+}
+
 /// `same_nan`: compare as `PyObject_RichCompareBool` does (NaN is its own json singleton).
 fn eq(a: &PyValue, b: &PyValue, same_nan: bool) -> bool {
     if let (Some(x), Some(y)) = (as_num(a), as_num(b)) {

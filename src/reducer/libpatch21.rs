@@ -150,13 +150,14 @@ fn relation_hosts(rel: &Relation) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// Python `x.remove(item)`: lists remove the first equal element; nothing else has it.
+/// Python `x.remove(item)`: lists remove the first element equal as `in` tests it;
+/// nothing else has the method.
 fn list_remove(container: &mut PyValue, item: &PyValue) -> Result<(), PyExc> {
     match container {
         PyValue::List(items) => {
             let at = items
                 .iter()
-                .position(|e| py::py_eq(e, item))
+                .position(|e| py::py_eq_member(e, item))
                 .ok_or(PyExc::ValueError)?;
             items.remove(at);
             Ok(())
