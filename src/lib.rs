@@ -8,6 +8,7 @@
 pub mod explore;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;
+pub mod gen;
 pub mod import;
 pub mod invariants;
 pub mod log;

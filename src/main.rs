@@ -26,6 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     Replay(cli::replay::Args),
+    GenLog(cli::gen_log::Args),
     Explore(cli::explore::Args),
     Check(cli::check::Args),
     DiffProfiles(cli::diff_profiles::Args),
@@ -39,6 +40,7 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Replay(a) => cli::replay::run(a),
+        Command::GenLog(a) => cli::gen_log::run(a),
         Command::Explore(a) => cli::explore::run(a),
         Command::Check(a) => cli::check::run(a),
         Command::DiffProfiles(a) => cli::diff_profiles::run(a),

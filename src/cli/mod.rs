@@ -8,6 +8,7 @@ pub mod check;
 pub mod diff;
 pub mod diff_profiles;
 pub mod explore;
+pub mod gen_log;
 pub mod import;
 pub mod provider;
 pub mod render;

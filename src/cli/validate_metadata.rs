@@ -17,6 +17,9 @@ pub struct Args {
     /// The endpoint's name.
     #[arg(long, default_value = grafana_source::metadata::DEFAULT_RELATION_NAME)]
     relation: String,
+    /// Print the verdict as one JSON object (`valid`, `file`, `relation`, `error`).
+    #[arg(long)]
+    json: bool,
 }
 
 /// The side of the relation a charm is on.
@@ -38,11 +41,28 @@ pub fn run(a: Args) -> Result<(), Failure> {
         Side::Provider => RelationRole::Provides,
         Side::Consumer => RelationRole::Requires,
     };
-    meta.validate_grafana_source(&a.relation, role)
-        .map_err(|e| Failure {
-            code: 1,
-            message: format!("{}: {e}", file.display()),
-        })?;
+    let verdict = meta.validate_grafana_source(&a.relation, role);
+    if a.json {
+        let obj = serde_json::json!({
+            "valid": verdict.is_ok(),
+            "file": file.display().to_string(),
+            "relation": a.relation,
+            "role": role.to_string(),
+            "error": verdict.as_ref().err().map(|e| e.to_string()),
+        });
+        println!("{obj}");
+        return match verdict {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Failure {
+                code: 1,
+                message: String::new(),
+            }),
+        };
+    }
+    verdict.map_err(|e| Failure {
+        code: 1,
+        message: format!("{}: {e}", file.display()),
+    })?;
     println!(
         "{}: '{}' is a valid {RELATION_INTERFACE_NAME} endpoint ({role})",
         file.display(),

@@ -1,0 +1,445 @@
+//! Throughput of the replay paths, in steps (log lines) per second, on generated logs of
+//! 10 to 10,000 `grafana-source` relations × 5 units (`gen::generate`, seed 42).
+//!
+//! Each log is generated and parsed in memory once per size. Its first lines (the setup
+//! and a few steps after it, where leadership arrives) are folded outside the timing; the
+//! timed part is a window of the steps after them. Groups (criterion group / relations):
+//!
+//! - `parse`: `LogReader` over the window's bytes.
+//! - `serde_value`: the baseline, the same lines read into `serde_json::Value` and dropped.
+//! - `fold_libpatch21`, `fold_verified`: `reducer::step` in a loop on pre-parsed entries.
+//! - `fold_check`: `Replay::step` on pre-parsed entries (fold, render, every invariant).
+//! - `replay`: the full path of `grafana-source replay` without per-step output: parse
+//!   (`LogReader`), `Replay::step`, `Tally::add` per step, `summary::summary` at the end.
+//!
+//! The fold is far slower on a big world than on a small one, so the number of steps per
+//! timed iteration is calibrated per benchmark (about 0.25 s, at most the whole window) and
+//! throughput is reported per step (`Throughput::Elements(steps)`). A benchmark whose single
+//! step takes longer than `BENCH_SINGLE_SHOT_S` (default 1 s) is timed once over one step
+//! instead of by criterion (10 samples of it would take minutes); the results file says so.
+//! Consecutive iterations fold consecutive windows of the log (a fold cannot restart
+//! without folding the setup again), and start over at the end of the log.
+//!
+//! Environment: `BENCH_SIZES` (e.g. `10,100`), `BENCH_RESULTS` (a TSV file to write, read by
+//! `scripts/bench.sh`), `CRITERION_HOME` (where criterion keeps its estimates).
+//! Without `--bench` (as in `cargo test --benches`), each routine runs once on a tiny log.
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use grafana_source::gen::{generate, GenConfig};
+use grafana_source::log::{Entry, LogReader};
+use grafana_source::reducer;
+use grafana_source::replay::Replay;
+use grafana_source::summary::{self, Tally};
+use grafana_source::world::{PeerAtStart, State};
+use grafana_source::Profile;
+use std::hint::black_box;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const UNITS: usize = 5;
+const SEED: u64 = 42;
+/// Steps after the setup that are folded outside the timing (leadership arrives and the
+/// leader's first full write happens there).
+const WARM: u64 = 8;
+
+/// One generated log, split and parsed.
+struct Fixture {
+    relations: usize,
+    setup_lines: u64,
+    peer: PeerAtStart,
+    /// The setup and the first `WARM` steps.
+    prefix: Vec<Entry>,
+    /// The steps after the prefix, pre-parsed.
+    window: Vec<Entry>,
+    /// Their text, and the byte offset where each line starts (plus the end).
+    window_text: Vec<u8>,
+    line_starts: Vec<usize>,
+    /// The state after the prefix, per profile (reducer only; `State` clones in O(1)).
+    prefix_state: Vec<(Profile, State)>,
+}
+
+impl Fixture {
+    fn new(relations: usize, steps: u64) -> Fixture {
+        let mut text = Vec::new();
+        let stats = generate(&GenConfig::new(relations, UNITS, steps, SEED), &mut text)
+            .expect("writing to memory cannot fail");
+        let prefix_lines = (stats.setup_lines + WARM) as usize;
+        let mut line_starts = vec![0];
+        for (i, b) in text.iter().enumerate() {
+            if *b == b'\n' {
+                line_starts.push(i + 1);
+            }
+        }
+        let split = line_starts[prefix_lines];
+        let (prefix_text, window_text) = text.split_at(split);
+        let parse = |t: &[u8]| -> Vec<Entry> {
+            LogReader::new(t)
+                .collect::<Result<_, _>>()
+                .expect("generated logs parse")
+        };
+        let prefix = parse(prefix_text);
+        let window = parse(window_text);
+        let peer = PeerAtStart::from_hooks(prefix.iter().map(|e| &*e.hook.name));
+        let prefix_state = Profile::ALL
+            .into_iter()
+            .map(|p| {
+                let mut state = State::new(peer);
+                for e in &prefix {
+                    state = reducer::step(p, &state, e).after;
+                }
+                (p, state)
+            })
+            .collect();
+        let line_starts = line_starts[prefix_lines..]
+            .iter()
+            .map(|o| o - split)
+            .collect();
+        Fixture {
+            relations,
+            setup_lines: stats.setup_lines,
+            peer,
+            prefix,
+            window,
+            window_text: window_text.to_vec(),
+            line_starts,
+            prefix_state,
+        }
+    }
+
+    /// The text of window lines `from..from + k`.
+    fn text(&self, from: usize, k: usize) -> &[u8] {
+        &self.window_text[self.line_starts[from]..self.line_starts[from + k]]
+    }
+
+    fn state(&self, p: Profile) -> State {
+        self.prefix_state
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, s)| s.clone())
+            .expect("every profile is folded")
+    }
+
+    fn replay(&self, p: Profile) -> Replay {
+        let mut r = Replay::new(p, self.peer);
+        for e in &self.prefix {
+            r.step(e);
+        }
+        r
+    }
+}
+
+/// What a benchmark keeps between iterations: where in the window it is.
+enum Carry {
+    None,
+    State(State),
+    Replay(Replay),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Group {
+    Parse,
+    SerdeValue,
+    Fold(Profile),
+    FoldCheck,
+    Replay,
+}
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Parse => "parse",
+            Group::SerdeValue => "serde_value",
+            Group::Fold(Profile::Libpatch21) => "fold_libpatch21",
+            Group::Fold(Profile::Verified) => "fold_verified",
+            Group::FoldCheck => "fold_check",
+            Group::Replay => "replay",
+        }
+    }
+}
+
+/// A benchmark's routine over consecutive windows of the log.
+struct Routine<'a> {
+    fx: &'a Fixture,
+    group: Group,
+    carry: Carry,
+    pos: usize,
+}
+
+impl<'a> Routine<'a> {
+    fn new(fx: &'a Fixture, group: Group) -> Self {
+        Routine {
+            fx,
+            group,
+            carry: Carry::None,
+            pos: usize::MAX,
+        }
+    }
+
+    fn reset(&mut self) {
+        let fx = self.fx;
+        self.carry = match self.group {
+            Group::Parse | Group::SerdeValue => Carry::None,
+            Group::Fold(p) => Carry::State(fx.state(p)),
+            Group::FoldCheck | Group::Replay => Carry::Replay(fx.replay(Profile::Libpatch21)),
+        };
+        self.pos = 0;
+    }
+
+    /// Time `k` steps (the next window; folding the prefix again first, untimed, when
+    /// the log has fewer than `k` steps left).
+    fn timed(&mut self, k: usize) -> Duration {
+        if self.pos.saturating_add(k) > self.fx.window.len() {
+            self.reset();
+        }
+        let from = self.pos;
+        self.pos += k;
+        let fx = self.fx;
+        match (self.group, &mut self.carry) {
+            (Group::Parse, _) => {
+                let text = fx.text(from, k);
+                let t = Instant::now();
+                for e in LogReader::new(text) {
+                    black_box(e.expect("generated logs parse"));
+                }
+                t.elapsed()
+            }
+            (Group::SerdeValue, _) => {
+                let mut text = fx.text(from, k);
+                let t = Instant::now();
+                let mut buf = Vec::new();
+                while text.read_until(b'\n', &mut buf).expect("reading memory") > 0 {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&buf).expect("generated logs are JSON");
+                    drop(black_box(v));
+                    buf.clear();
+                }
+                t.elapsed()
+            }
+            (Group::Fold(p), Carry::State(state)) => {
+                let t = Instant::now();
+                for e in &fx.window[from..from + k] {
+                    let step = reducer::step(p, state, e);
+                    black_box(&step.effects);
+                    *state = step.after;
+                }
+                t.elapsed()
+            }
+            (Group::FoldCheck, Carry::Replay(replay)) => {
+                let t = Instant::now();
+                for e in &fx.window[from..from + k] {
+                    black_box(replay.step(e));
+                }
+                t.elapsed()
+            }
+            (Group::Replay, Carry::Replay(replay)) => {
+                let text = fx.text(from, k);
+                let t = Instant::now();
+                let mut tally = Tally::default();
+                for e in LogReader::new(text) {
+                    let report = replay.step(&e.expect("generated logs parse"));
+                    tally.add(&report);
+                }
+                let profile = replay.profile().name();
+                black_box(summary::summary(profile, &tally, replay.rendered(), false));
+                t.elapsed()
+            }
+            _ => unreachable!("reset() sets the carry for the group"),
+        }
+    }
+}
+
+/// One result line.
+struct Row {
+    group: &'static str,
+    relations: usize,
+    setup_lines: u64,
+    steps_per_iter: usize,
+    method: &'static str,
+    /// Mean and 95% interval of ns per step (single-shot: one measurement).
+    ns: (f64, f64, f64),
+}
+
+struct Bench {
+    c: Criterion,
+    bench_mode: bool,
+    target: Duration,
+    single_shot: Duration,
+    rows: Vec<Row>,
+}
+
+impl Bench {
+    fn run(&mut self, fx: &Fixture, group: Group) {
+        let mut routine = Routine::new(fx, group);
+        let max = fx.window.len();
+        let (k, per_step) = if self.bench_mode {
+            // Calibrate: grow the window until it takes a measurable time.
+            let mut k = 1;
+            loop {
+                let t = routine.timed(k);
+                if t >= Duration::from_millis(20) || k == max {
+                    break (k, t / k as u32);
+                }
+                k = (k * 8).min(max);
+            }
+        } else {
+            (4.min(max), Duration::ZERO)
+        };
+        if self.bench_mode && per_step > self.single_shot {
+            let t = routine.timed(1).as_secs_f64() * 1e9;
+            eprintln!(
+                "{}/{}: one step takes {:.2} s; timed once (too slow for criterion's 10 samples)",
+                group.name(),
+                fx.relations,
+                t / 1e9
+            );
+            self.rows.push(Row {
+                group: group.name(),
+                relations: fx.relations,
+                setup_lines: fx.setup_lines,
+                steps_per_iter: 1,
+                method: "single-shot",
+                ns: (t, t, t),
+            });
+            return;
+        }
+        let steps = if self.bench_mode {
+            let want = self.target.as_secs_f64() / per_step.as_secs_f64().max(1e-9);
+            (want as usize).clamp(1, max)
+        } else {
+            k
+        };
+        let mut g = self.c.benchmark_group(group.name());
+        g.throughput(Throughput::Elements(steps as u64));
+        if per_step * steps as u32 > Duration::from_millis(50) {
+            g.sampling_mode(SamplingMode::Flat);
+        }
+        g.bench_function(BenchmarkId::from_parameter(fx.relations), |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| routine.timed(steps)).sum())
+        });
+        g.finish();
+        self.rows.push(Row {
+            group: group.name(),
+            relations: fx.relations,
+            setup_lines: fx.setup_lines,
+            steps_per_iter: steps,
+            method: "criterion",
+            ns: (f64::NAN, f64::NAN, f64::NAN),
+        });
+    }
+}
+
+fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from)
+        .join("criterion")
+}
+
+/// Criterion's mean (and 95% interval) of ns per iteration for one benchmark.
+fn criterion_estimate(group: &str, relations: usize) -> Option<(f64, f64, f64)> {
+    let path = criterion_home()
+        .join(group)
+        .join(relations.to_string())
+        .join("new")
+        .join("estimates.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let mean = &v["mean"];
+    let ci = &mean["confidence_interval"];
+    Some((
+        mean["point_estimate"].as_f64()?,
+        ci["lower_bound"].as_f64()?,
+        ci["upper_bound"].as_f64()?,
+    ))
+}
+
+fn main() {
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let env_secs = |name: &str, default: f64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(default)
+    };
+    let sizes: Vec<usize> = match std::env::var("BENCH_SIZES") {
+        Ok(s) => s
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("BENCH_SIZES: comma-separated numbers")
+            })
+            .collect(),
+        Err(_) if bench_mode => vec![10, 100, 1_000, 10_000],
+        Err(_) => vec![10],
+    };
+    let steps = if bench_mode { 20_000 } else { 40 };
+    let c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let mut bench = Bench {
+        c,
+        bench_mode,
+        target: Duration::from_secs_f64(env_secs("BENCH_ITER_S", 0.25)),
+        single_shot: Duration::from_secs_f64(env_secs("BENCH_SINGLE_SHOT_S", 1.0)),
+        rows: Vec::new(),
+    };
+    for &relations in &sizes {
+        let t = Instant::now();
+        let fx = Fixture::new(relations, steps);
+        eprintln!(
+            "{relations} relations x {UNITS} units: {} setup lines, {} steps measured from; prepared in {:.1} s",
+            fx.setup_lines,
+            fx.window.len(),
+            t.elapsed().as_secs_f64()
+        );
+        for group in [
+            Group::Parse,
+            Group::SerdeValue,
+            Group::Fold(Profile::Libpatch21),
+            Group::Fold(Profile::Verified),
+            Group::FoldCheck,
+            Group::Replay,
+        ] {
+            bench.run(&fx, group);
+        }
+    }
+    bench.c.final_summary();
+    if !bench_mode {
+        return;
+    }
+    let mut out = String::from(
+        "group\trelations\tunits\tsetup_lines\tsteps_per_iter\tmethod\tns_per_step\tns_per_step_low\tns_per_step_high\tsteps_per_s\n",
+    );
+    for row in &bench.rows {
+        let (mean, low, high) = match row.method {
+            "criterion" => match criterion_estimate(row.group, row.relations) {
+                Some((m, l, h)) => {
+                    let k = row.steps_per_iter as f64;
+                    (m / k, l / k, h / k)
+                }
+                None => continue,
+            },
+            _ => row.ns,
+        };
+        out.push_str(&format!(
+            "{}\t{}\t{UNITS}\t{}\t{}\t{}\t{mean:.1}\t{low:.1}\t{high:.1}\t{:.1}\n",
+            row.group,
+            row.relations,
+            row.setup_lines,
+            row.steps_per_iter,
+            row.method,
+            1e9 / mean
+        ));
+    }
+    print!("{out}");
+    if let Ok(path) = std::env::var("BENCH_RESULTS") {
+        let mut f = std::fs::File::create(&path).expect("BENCH_RESULTS: cannot create");
+        f.write_all(out.as_bytes())
+            .expect("BENCH_RESULTS: cannot write");
+        eprintln!("results written to {path}");
+    }
+}

@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# Regenerates BENCHMARKS.md in one run: builds the release binary, runs the criterion
+# benches (benches/replay.rs), the Timeline memory bench (benches/timeline_memory.rs) and
+# a peak-RSS measurement of `grafana-source replay` on generated logs, then writes the
+# figures, the ratios the targets are stated in, and the machine they came from.
+#
+# About 10 minutes on 2 cores with today's fold. Environment knobs:
+#   BENCH_CPU=N            pin the measured processes to CPU N (taskset); default: not pinned
+#   BENCH_SIZES=10,100     relations per log for the criterion benches (default 10,100,1000,10000)
+#   BENCH_RSS_WORLDS="10x5 2x2"  worlds tried for the 1,000,000-line log, biggest first: the
+#                          first whose replay is estimated under BENCH_RSS_BUDGET_S is used
+#   BENCH_RSS_BUDGET_S=300 time allowed for replaying the 1,000,000-line log
+#   BENCH_OUTPUT=path      where to write the report (default BENCHMARKS.md)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+OUT=$TARGET_DIR/bench-results
+REPORT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
+# The measured binary is copied once built: other builds in the same target directory
+# (several people share this tree) must not swap it in the middle of a run.
+BIN=$OUT/grafana-source
+RSS_WORLDS=${BENCH_RSS_WORLDS:-"10x5 2x2"}
+RSS_BUDGET_S=${BENCH_RSS_BUDGET_S:-300}
+PIN=()
+if [[ -n ${BENCH_CPU:-} ]]; then
+    PIN=(taskset -c "$BENCH_CPU")
+fi
+export CRITERION_HOME=$OUT/criterion
+
+mkdir -p "$OUT"
+T0=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+setup_bytes() { "$BIN" gen-log --relations "$1" --units "$2" --steps 0 --seed 42 | wc -c; }
+setup_lines() { "$BIN" gen-log --relations "$1" --units "$2" --steps 0 --seed 42 | wc -l; }
+
+# BENCH_REPORT_ONLY=1: rewrite the report from the results of the last run.
+if [[ -z ${BENCH_REPORT_ONLY:-} ]]; then
+rm -f "$OUT"/*.tsv
+
+echo "== build (release binary and benches)"
+cargo build --locked --release --bin grafana-source
+cp "$TARGET_DIR/release/grafana-source" "$BIN"
+REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git status --porcelain 2>/dev/null) ]]; then REV="$REV (with uncommitted changes)"; fi
+echo "$REV" >"$OUT/rev"
+cargo bench --locked --no-run
+
+echo "== throughput: cargo bench --bench replay"
+BENCH_RESULTS=$OUT/replay.tsv "${PIN[@]}" cargo bench --locked --bench replay
+
+echo "== Timeline bytes per kept step: cargo bench --bench timeline_memory"
+BENCH_RESULTS=$OUT/timeline.tsv "${PIN[@]}" cargo bench --locked --bench timeline_memory
+
+# --- peak RSS -------------------------------------------------------------------------
+# gen LOG RELATIONS UNITS LINES: a log of exactly LINES lines (setup included).
+gen() {
+    local setup
+    setup=$(setup_lines "$2" "$3")
+    "$BIN" gen-log --relations "$2" --units "$3" --steps $(($4 - setup)) --seed 42 >"$1"
+}
+# rss LOG: "max-RSS-KiB elapsed-seconds" of `replay --profile libpatch21 LOG`, read from
+# `/usr/bin/time -v`.
+rss() {
+    local rc=0
+    # Exit code 1 means the replay found violations: still a measurement.
+    /usr/bin/time -v -o "$OUT/time.txt" "${PIN[@]}" "$BIN" replay --profile libpatch21 "$1" >/dev/null || rc=$?
+    if ((rc > 1)); then
+        echo "replay of $1 failed (exit $rc)" >&2
+        exit 1
+    fi
+    awk -F': ' '
+        /Maximum resident set size/ { kib = $2 }
+        /Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i] }
+        END { print kib, s }' "$OUT/time.txt"
+}
+
+echo "== peak RSS: choosing the world for the 1,000,000-line log"
+RSS_LOG=$OUT/rss.jsonl
+CHOSEN=""
+for w in $RSS_WORLDS; do
+    r=${w%x*} u=${w#*x}
+    gen "$RSS_LOG" "$r" "$u" 10000
+    read -r kib secs < <(rss "$RSS_LOG")
+    # × 100 lines, × 2.5: a step costs more as the log goes on (libpatch21's
+    # sources_to_delete fills up with the names of units that left, up to the world's).
+    est=$(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 250 }')
+    echo "   ${r}x${u}: 10,000 lines in ${secs} s, 1,000,000 estimated at ${est} s"
+    CHOSEN="$r $u"
+    if ((est <= RSS_BUDGET_S)); then break; fi
+done
+read -r RR RU <<<"$CHOSEN"
+printf 'lines\trelations\tunits\tmax_rss_kib\tseconds\tsetup_bytes\n' >"$OUT/rss.tsv"
+WORLD_BYTES=$(setup_bytes "$RR" "$RU")
+for lines in 10000 100000 1000000; do
+    gen "$RSS_LOG" "$RR" "$RU" "$lines"
+    read -r kib secs < <(rss "$RSS_LOG")
+    echo "   ${RR}x${RU}, ${lines} lines: max RSS ${kib} KiB in ${secs} s"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$lines" "$RR" "$RU" "$kib" "$secs" "$WORLD_BYTES" >>"$OUT/rss.tsv"
+done
+echo "== peak RSS versus world size (setup + 200 steps)"
+printf 'relations\tunits\tlines\tmax_rss_kib\tseconds\tsetup_bytes\n' >"$OUT/rss_world.tsv"
+for r in 10 100 1000; do
+    setup=$(setup_lines "$r" 5)
+    gen "$RSS_LOG" "$r" 5 $((setup + 200))
+    read -r kib secs < <(rss "$RSS_LOG")
+    echo "   ${r}x5: max RSS ${kib} KiB in ${secs} s"
+    printf '%s\t5\t%s\t%s\t%s\t%s\n' "$r" $((setup + 200)) "$kib" "$secs" "$(setup_bytes "$r" 5)" >>"$OUT/rss_world.tsv"
+done
+rm -f "$RSS_LOG" "$OUT/time.txt"
+echo "$(($(date +%s) - T0))" >"$OUT/elapsed"
+echo "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/load"
+date -u '+%Y-%m-%d %H:%M UTC' >"$OUT/date"
+fi
+read -r RR RU WORLD_BYTES < <(awk -F'\t' 'NR == 2 { print $2, $3, $6 }' "$OUT/rss.tsv")
+SETUP_RSS=$(setup_lines "$RR" "$RU")
+
+# --- the report -----------------------------------------------------------------------
+LOAD=$(cat "$OUT/load")
+ELAPSED=$(cat "$OUT/elapsed")
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+REV=$(cat "$OUT/rev")
+
+# Formatting shared by every awk program below: h(ns) human time, rate(per s), c(n) 1,234.
+AWKLIB='
+function h(n) {
+    if (n == "nan" || n == "") return "n/a"
+    if (n < 1e3) return sprintf("%.0f ns", n)
+    if (n < 1e6) return sprintf("%.1f µs", n / 1e3)
+    if (n < 1e9) return sprintf("%.1f ms", n / 1e6)
+    return sprintf("%.2f s", n / 1e9)
+}
+function rate(n) {
+    if (n >= 1e6) return sprintf("%.2f M/s", n / 1e6)
+    if (n >= 1e3) return sprintf("%.1f k/s", n / 1e3)
+    return sprintf("%.1f /s", n)
+}
+function c(n,    s, neg, out) {
+    if (n == "nan" || n == "") return "n/a"
+    s = sprintf("%.0f", n); neg = ""; out = ""
+    if (substr(s, 1, 1) == "-") { neg = "-"; s = substr(s, 2) }
+    while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) }
+    return neg s out
+}
+'
+
+# col FILE KEY1 KEY2 COLUMN: the COLUMN of the row whose first two fields are KEY1 KEY2.
+col() {
+    awk -F'\t' -v a="$2" -v b="$3" -v c="$4" '
+        NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+        $1 == a && $2 == b { print $(h[c]); found = 1; exit }
+        END { if (!found) print "nan" }' "$1"
+}
+calc() { awk "BEGIN { x = $1; printf \"$2\", x }"; }
+verdict() { awk "BEGIN { print (($1) ? \"**met**\" : \"**not met**\") }"; }
+human_ns() { awk -v n="$1" "$AWKLIB"'BEGIN { print h(n) }'; }
+commas() { awk -v n="$1" "$AWKLIB"'BEGIN { print c(n) }'; }
+
+R=$OUT/replay.tsv
+REPLAY100=$(col "$R" replay 100 ns_per_step)
+BASE100=$(col "$R" serde_value 100 ns_per_step)
+FC10=$(col "$R" fold_check 10 ns_per_step)
+FC10K=$(col "$R" fold_check 10000 ns_per_step)
+RP10=$(col "$R" replay 10 ns_per_step)
+RP10K=$(col "$R" replay 10000 ns_per_step)
+FL10=$(col "$R" fold_libpatch21 10 ns_per_step)
+FL10K=$(col "$R" fold_libpatch21 10000 ns_per_step)
+FV10=$(col "$R" fold_verified 10 ns_per_step)
+FV10K=$(col "$R" fold_verified 10000 ns_per_step)
+TL=$OUT/timeline.tsv
+BPS=$(col "$TL" libpatch21 1000 bytes_per_kept_step)
+BPS_V=$(col "$TL" verified 1000 bytes_per_kept_step)
+TL_STEPS=$(col "$TL" libpatch21 1000 measured_steps)
+RSS10K=$(awk -F'\t' '$1 == 10000 { print $4 }' "$OUT/rss.tsv")
+RSS100K=$(awk -F'\t' '$1 == 100000 { print $4 }' "$OUT/rss.tsv")
+RSS1M=$(awk -F'\t' '$1 == 1000000 { print $4 }' "$OUT/rss.tsv")
+SECS1M=$(awk -F'\t' '$1 == 1000000 { print $5 }' "$OUT/rss.tsv")
+
+STEPS100=$(calc "1e9 / $REPLAY100" "%.0f")
+VS_BASE=$(calc "$REPLAY100 / $BASE100" "%.1f")
+FLAT=$(calc "$FC10K / $FC10" "%.0f")
+RSS_RATIO=$(calc "$RSS1M / $RSS10K" "%.2f")
+RSS_PER_WORLD=$(calc "$RSS1M * 1024 / $WORLD_BYTES" "%.0f")
+
+{
+    cat <<EOF
+# Benchmarks
+
+Generated by \`scripts/bench.sh\` (do not edit by hand; run it again). Every measured path
+is single-threaded, so each figure is what one core does.
+
+## Machine
+
+| | |
+|---|---|
+| date | $(cat "$OUT/date") |
+| commit | $REV |
+| CPU | $CPU |
+| \`nproc\` | $(nproc) |
+| rustc | $(rustc --version) |
+| load average (1, 5, 15 min) at start / end | $LOAD |
+| CPU pinning | ${BENCH_CPU:+taskset -c $BENCH_CPU}${BENCH_CPU:-none} |
+| run time of \`scripts/bench.sh\` | ${ELAPSED} s |
+
+The machine is shared (2 cores); a load average above 1 means other work ran beside the
+benchmarks, and the figures are that much slower and noisier.
+
+## Targets
+
+| target | figure | |
+|---|---|---|
+| full replay ≥ 1,000,000 steps/s on the 100-relation log | $(commas "$STEPS100") steps/s ($(human_ns "$REPLAY100") per step) | $(verdict "$STEPS100 >= 1000000") |
+| full replay ≤ 1.5 × the \`serde_json::Value\` baseline (100 relations) | ${VS_BASE} × ($(human_ns "$REPLAY100") vs $(human_ns "$BASE100") per step) | $(verdict "$REPLAY100 <= 1.5 * $BASE100") |
+| per-step cost of fold + check flat within 2× from 10 to 10,000 relations | ${FLAT} × ($(human_ns "$FC10") → $(human_ns "$FC10K") per step) | $(verdict "$FC10K <= 2 * $FC10") |
+| ≤ 1 KiB per kept step, \`Timeline\` on the 1,000-relation log | $(commas "$BPS") bytes per step (libpatch21; verified: $(commas "$BPS_V")) | $(verdict "$BPS <= 1024") |
+| peak memory independent of log length (1,000,000 vs 10,000 lines, within 10%) | ${RSS_RATIO} × ($(commas "$RSS1M") KiB vs $(commas "$RSS10K") KiB, world ${RR}×${RU}) | $(verdict "$RSS1M <= 1.1 * $RSS10K") |
+
+Other ratios from the same run, 10,000 vs 10 relations per step: fold only
+$(calc "$FL10K / $FL10" "%.0f") × (libpatch21), $(calc "$FV10K / $FV10" "%.0f") × (verified); full replay $(calc "$RP10K / $RP10" "%.0f") ×.
+
+## Throughput (criterion, \`cargo bench --bench replay\`)
+
+Logs from \`gen::generate\` (what \`grafana-source gen-log\` writes), seed 42, 5 units per
+relation; the setup and the first 8 steps after it are folded outside the timing, and the
+timed steps are the ones after (mostly \`grafana-source-relation-changed\` host updates,
+with scaling, relations coming and going, leadership changes, peer and other hooks).
+Per step: criterion's mean over 10 samples, 95% interval in brackets, and steps per
+second. Steps per timed iteration are calibrated per benchmark (about 0.25 s; at most the
+19,992 steps the log has after the warm-up). † timed once over one step instead, because
+one step takes longer than a second.
+
+| group | what is timed |
+|---|---|
+| \`parse\` | \`LogReader\` over the lines' bytes |
+| \`serde_value\` | baseline: the same lines read into \`serde_json::Value\` and dropped |
+| \`fold_libpatch21\`, \`fold_verified\` | \`reducer::step\` in a loop on pre-parsed entries |
+| \`fold_check\` | \`Replay::step\` on pre-parsed entries: fold, render, every invariant (libpatch21) |
+| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\`, \`Replay::step\`, \`Tally::add\`, \`summary::summary\` at the end (libpatch21) |
+
+EOF
+    awk -F'\t' "$AWKLIB"'
+        NR == 1 { next }
+        {
+            if (!($1 in seen)) { seen[$1] = 1; groups[++ng] = $1 }
+            if (!($2 in rseen)) { rseen[$2] = 1; rels[++nr] = $2 }
+            mark = ($6 == "single-shot") ? " †" : sprintf(" [%s – %s]", h($8), h($9))
+            cell[$1, $2] = sprintf("%s%s, %s (%s step%s/iter)", h($7), mark, rate($10), c($5), ($5 == 1) ? "" : "s")
+        }
+        END {
+            printf "| group |"; for (j = 1; j <= nr; j++) printf " %s relations |", rels[j]; print ""
+            printf "|---|"; for (j = 1; j <= nr; j++) printf "---|"; print ""
+            for (i = 1; i <= ng; i++) {
+                printf "| `%s` |", groups[i]
+                for (j = 1; j <= nr; j++) printf " %s |", ((groups[i], rels[j]) in cell) ? cell[groups[i], rels[j]] : "–"
+                print ""
+            }
+        }' "$R"
+    setup_cols=$(awk -F'\t' "$AWKLIB"'NR > 1 && !s[$2]++ { printf "%s%s relations: %s lines", sep, c($2), c($4); sep = "; " }' "$R")
+    cat <<EOF
+
+Setup lines per log (not timed): ${setup_cols}.
+
+## Memory kept by a \`Timeline\` (\`cargo bench --bench timeline_memory\`)
+
+A counting global allocator measures the live heap bytes while \`Timeline::record\` folds the
+1,000-relation log: the bytes added while it keeps the ${TL_STEPS} steps after the setup and
+warm-up, per step. The whole-log average includes the setup's cheap steps.
+
+| profile | bytes per kept step | whole-log average per step | total kept |
+|---|---|---|---|
+EOF
+    awk -F'\t' "$AWKLIB"'NR > 1 { printf "| %s | %s | %s | %.1f MiB |\n", $1, c($6), c($7), $8 / 1048576 }' "$TL"
+    cat <<EOF
+
+## Peak memory of \`grafana-source replay\` (max RSS, \`/usr/bin/time -v\`)
+
+\`grafana-source replay --profile libpatch21 LOG\` on the release binary, on logs of the
+same ${RR}-relation × ${RU}-unit world and growing length (\`gen-log --seed 42\`, setup
+included in the line count). The world's size is given as the bytes of the log's setup,
+the JSON that describes every relation, application databag and unit databag.
+libpatch21 keeps the name of every unit that left in \`sources_to_delete\` until it comes
+back; the generated worlds reuse names (Kubernetes unit ordinals, applications related
+again), so that list is bounded by the world, but it fills up over the first part of a
+long log: later steps cost more, and the state (so the peak) grows a little.
+$(if [[ "$RR $RU" != "10 5" ]]; then echo "(The ${RR}×${RU} world was used because replaying 1,000,000 lines of a bigger one was estimated to take longer than ${RSS_BUDGET_S} s with this build; see BENCH_RSS_WORLDS.)"; fi)
+
+| lines | max RSS | replay time | world (setup bytes) |
+|---|---|---|---|
+EOF
+    awk -F'\t' "$AWKLIB"'NR > 1 { printf "| %s | %s KiB | %s s | %s |\n", c($1), c($4), $5, c($6) }' "$OUT/rss.tsv"
+    cat <<EOF
+
+Peak RSS on the 1,000,000-line log is ${RSS_PER_WORLD} × the world's setup bytes
+($(commas "$WORLD_BYTES") bytes), and ${RSS_RATIO} × the peak on 10,000 lines
+(100,000 lines: $(commas "$RSS100K") KiB); 1,000,000 lines took ${SECS1M} s.
+
+Versus the world's size (setup + 200 steps, 5 units per relation):
+
+| relations | lines | max RSS | replay time | world (setup bytes) | RSS / world bytes |
+|---|---|---|---|---|---|
+EOF
+    awk -F'\t' "$AWKLIB"'NR > 1 { printf "| %s | %s | %s KiB | %s s | %s | %.1f |\n", c($1), c($3), c($4), $5, c($6), $4 * 1024 / $6 }' "$OUT/rss_world.tsv"
+    cat <<EOF
+
+## Commands
+
+\`\`\`sh
+scripts/bench.sh                                  # all of the above, rewrites BENCHMARKS.md
+BENCH_SIZES=100 cargo bench --bench replay        # one log size (criterion; add a filter: -- replay/)
+cargo bench --bench timeline_memory               # bytes per kept step
+cargo run --release -- gen-log --relations ${RR} --units ${RU} --steps $((1000000 - SETUP_RSS)) --seed 42 > big.jsonl
+/usr/bin/time -v target/release/grafana-source replay --profile libpatch21 big.jsonl
+cargo test --release --benches                    # each bench routine once, on a tiny log
+\`\`\`
+
+Raw results of this run: \`target/bench-results/*.tsv\`, criterion's estimates under
+\`target/bench-results/criterion/\`.
+EOF
+} >"$REPORT"
+echo "== wrote $REPORT in ${ELAPSED} s"
