@@ -1171,7 +1171,7 @@ pub fn fuzz_render(input: &RenderInput) {
     for profile in Profile::ALL {
         let rendered = render::render(profile, &state);
         let again = render::render(profile, &state);
-        let as_json = |r: &render::RenderResult| r.as_ref().map(Rendered::to_json).map_err(|e| *e);
+        let as_json = |r: &render::RenderResult| r.as_ref().map(|r| r.to_json()).map_err(|e| *e);
         assert!(
             as_json(&rendered) == as_json(&again),
             "{}: two renders of one state differ\n{input:?}",

@@ -55,8 +55,9 @@ pub struct Rendered {
     pub dollars_escaped: bool,
 }
 
-/// What rendering a state gives: the config, or the exception the charm's renderer raises.
-pub type RenderResult = Result<Rendered, PyExc>;
+/// What rendering a state gives: the config (shared: reports, timelines and the render
+/// cache hold it without copying), or the exception the charm's renderer raises.
+pub type RenderResult = Result<Arc<Rendered>, PyExc>;
 
 impl Rendered {
     /// The provisioning file as JSON, in the step report's shape (spec section 2).
@@ -121,7 +122,7 @@ fn int_lt(timeout: &PyInt, configured: &PyValue) -> Result<bool, PyExc> {
 pub fn render(profile: Profile, state: &State) -> RenderResult {
     match profile {
         Profile::Libpatch21 => render_reference(state),
-        Profile::Verified => Ok(render_verified(state)),
+        Profile::Verified => Ok(Arc::new(render_verified(state))),
     }
 }
 
@@ -193,11 +194,11 @@ pub fn render_reference(state: &State) -> RenderResult {
     } else {
         Vec::new()
     };
-    Ok(Rendered {
+    Ok(Arc::new(Rendered {
         datasources,
         delete,
         dollars_escaped: false,
-    })
+    }))
 }
 
 /// The configured timeout as a number the `verified` renderer can compare with; a value
