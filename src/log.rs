@@ -430,17 +430,20 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// Streams entries from a reader, one line at a time, with a reused line buffer.
-pub struct LogReader<R> {
+/// Non-blank lines of a JSON Lines stream, one at a time into a reused buffer, with their
+/// 1-based physical line numbers. Bounded ([`MAX_LINE_BYTES`]); the first error (I/O,
+/// UTF-8, too long) ends the stream. Both log formats (hook log, provider log) read
+/// through it.
+pub(crate) struct Lines<R> {
     reader: R,
     buf: Vec<u8>,
     line: u64,
     done: bool,
 }
 
-impl<R: BufRead> LogReader<R> {
-    pub fn new(reader: R) -> Self {
-        LogReader {
+impl<R: BufRead> Lines<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        Lines {
             reader,
             buf: Vec::new(),
             line: 0,
@@ -448,29 +451,75 @@ impl<R: BufRead> LogReader<R> {
         }
     }
 
-    /// Reads the next raw line (without its newline) into the buffer; `None` at the end.
-    fn next_line(&mut self) -> Option<Result<(), LogError>> {
-        self.buf.clear();
-        let mut limited =
-            <&mut R as std::io::Read>::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1);
-        match limited.read_until(b'\n', &mut self.buf) {
-            Ok(0) => None,
-            Ok(_) => {
-                self.line += 1;
-                if self.buf.last() == Some(&b'\n') {
-                    self.buf.pop();
-                    if self.buf.last() == Some(&b'\r') {
-                        self.buf.pop();
-                    }
-                } else if self.buf.len() > MAX_LINE_BYTES {
-                    return Some(Err(LogError::TooLong { line: self.line }));
+    /// The next non-blank line and its number; `None` at the end or after an error.
+    pub(crate) fn next_text(&mut self) -> Option<Result<(u64, &str), LogError>> {
+        while !self.done {
+            self.buf.clear();
+            let mut limited =
+                <&mut R as std::io::Read>::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1);
+            let read = limited.read_until(b'\n', &mut self.buf);
+            let error = match read {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
                 }
-                Some(Ok(()))
+                Ok(_) => {
+                    self.line += 1;
+                    if self.buf.last() == Some(&b'\n') {
+                        self.buf.pop();
+                        if self.buf.last() == Some(&b'\r') {
+                            self.buf.pop();
+                        }
+                        None
+                    } else if self.buf.len() > MAX_LINE_BYTES {
+                        Some(LogError::TooLong { line: self.line })
+                    } else {
+                        None
+                    }
+                }
+                Err(e) => Some(LogError::Io {
+                    line: self.line,
+                    message: e.to_string(),
+                }),
+            };
+            if let Some(e) = error {
+                self.done = true;
+                return Some(Err(e));
             }
-            Err(e) => Some(Err(LogError::Io {
-                line: self.line,
-                message: e.to_string(),
-            })),
+            match std::str::from_utf8(&self.buf) {
+                Err(_) => {
+                    self.done = true;
+                    return Some(Err(LogError::Utf8 { line: self.line }));
+                }
+                Ok(t) if t.trim().is_empty() => continue,
+                Ok(_) => break,
+            }
+        }
+        if self.done {
+            return None;
+        }
+        // Valid UTF-8, checked in the loop (re-checked rather than borrowed across it).
+        let line = self.line;
+        std::str::from_utf8(&self.buf)
+            .ok()
+            .map(|text| Ok((line, text)))
+    }
+
+    /// Stop after an error the caller found in a line.
+    pub(crate) fn stop(&mut self) {
+        self.done = true;
+    }
+}
+
+/// Streams entries from a reader, one line at a time, with a reused line buffer.
+pub struct LogReader<R> {
+    lines: Lines<R>,
+}
+
+impl<R: BufRead> LogReader<R> {
+    pub fn new(reader: R) -> Self {
+        LogReader {
+            lines: Lines::new(reader),
         }
     }
 }
@@ -479,35 +528,14 @@ impl<R: BufRead> Iterator for LogReader<R> {
     type Item = Result<Entry, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.done {
-            match self.next_line() {
-                None => {
-                    self.done = true;
-                }
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-                Some(Ok(())) => {
-                    let text = match std::str::from_utf8(&self.buf) {
-                        Ok(t) => t,
-                        Err(_) => {
-                            self.done = true;
-                            return Some(Err(LogError::Utf8 { line: self.line }));
-                        }
-                    };
-                    if text.trim().is_empty() {
-                        continue;
-                    }
-                    let parsed = parse_line(self.line, text);
-                    if parsed.is_err() {
-                        self.done = true;
-                    }
-                    return Some(parsed);
-                }
-            }
+        let parsed = match self.lines.next_text()? {
+            Ok((line, text)) => parse_line(line, text),
+            Err(e) => Err(e),
+        };
+        if parsed.is_err() {
+            self.lines.stop();
         }
-        None
+        Some(parsed)
     }
 }
 

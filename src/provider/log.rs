@@ -11,7 +11,7 @@
 //! let e = parse_line(2, r#"{"op": "update_source", "url": "ingress.example/prom"}"#).unwrap();
 //! assert!(matches!(e.action, Action::UpdateSource { url: Some(_) }));
 //! ```
-use crate::log::{Hook, LogError, MAX_LINE_BYTES};
+use crate::log::{Hook, LogError};
 use serde::{Deserialize, Deserializer};
 use std::io::BufRead;
 use std::sync::Arc;
@@ -143,53 +143,14 @@ pub fn parse_line(line: u64, text: &str) -> Result<ProviderEntry, LogError> {
 /// Streams entries from a reader, one line at a time, with a reused line buffer; blank
 /// lines are skipped, and the first error ends the stream.
 pub struct ProviderLogReader<R> {
-    reader: R,
-    buf: Vec<u8>,
-    line: u64,
-    done: bool,
+    lines: crate::log::Lines<R>,
 }
 
 impl<R: BufRead> ProviderLogReader<R> {
     /// A reader over `reader`'s lines.
     pub fn new(reader: R) -> Self {
         ProviderLogReader {
-            reader,
-            buf: Vec::new(),
-            line: 0,
-            done: false,
-        }
-    }
-
-    fn read_line(&mut self) -> Option<Result<ProviderEntry, LogError>> {
-        loop {
-            self.buf.clear();
-            let mut limited =
-                <&mut R as std::io::Read>::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1);
-            match limited.read_until(b'\n', &mut self.buf) {
-                Ok(0) => return None,
-                Ok(_) => {}
-                Err(e) => {
-                    return Some(Err(LogError::Io {
-                        line: self.line,
-                        message: e.to_string(),
-                    }))
-                }
-            }
-            self.line += 1;
-            if self.buf.last() == Some(&b'\n') {
-                self.buf.pop();
-                if self.buf.last() == Some(&b'\r') {
-                    self.buf.pop();
-                }
-            } else if self.buf.len() > MAX_LINE_BYTES {
-                return Some(Err(LogError::TooLong { line: self.line }));
-            }
-            let Ok(text) = std::str::from_utf8(&self.buf) else {
-                return Some(Err(LogError::Utf8 { line: self.line }));
-            };
-            if !text.trim().is_empty() {
-                return Some(parse_line(self.line, text));
-            }
+            lines: crate::log::Lines::new(reader),
         }
     }
 }
@@ -198,14 +159,14 @@ impl<R: BufRead> Iterator for ProviderLogReader<R> {
     type Item = Result<ProviderEntry, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
+        let parsed = match self.lines.next_text()? {
+            Ok((line, text)) => parse_line(line, text),
+            Err(e) => Err(e),
+        };
+        if parsed.is_err() {
+            self.lines.stop();
         }
-        let next = self.read_line();
-        if !matches!(next, Some(Ok(_))) {
-            self.done = true;
-        }
-        next
+        Some(parsed)
     }
 }
 
