@@ -46,7 +46,7 @@ fn round_trip(r: &Rendered, profile: Profile) -> serde_json::Value {
         serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     if profile == Profile::Verified {
         assert!(
-            !yaml.contains('$') || yaml.matches('$').count() % 2 == 0,
+            !yaml.contains('$') || yaml.matches('$').count().is_multiple_of(2),
             "{yaml}"
         );
         unescape(back)

@@ -133,11 +133,11 @@ pub(crate) fn write_float(out: &mut String, x: f64, nan: &str, inf: &str) {
         let point = exp + 1; // digits before the decimal point
         if point <= 0 {
             out.push_str("0.");
-            out.extend(std::iter::repeat('0').take((-point) as usize));
+            out.extend(std::iter::repeat_n('0', (-point) as usize));
             out.push_str(&digits);
         } else if point >= n {
             out.push_str(&digits);
-            out.extend(std::iter::repeat('0').take((point - n) as usize));
+            out.extend(std::iter::repeat_n('0', (point - n) as usize));
             out.push_str(".0");
         } else {
             let (int, frac) = digits.split_at(point as usize);
