@@ -336,8 +336,16 @@ fn write_value(out: &mut String, value: &PyValue) {
 
 /// CPython's `encode_basestring_ascii`.
 fn write_str(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
     out.push('"');
-    for c in s.chars() {
+    // Printable ASCII other than `"` and `\` is copied in runs; everything else is escaped.
+    let mut run = 0;
+    for (i, c) in s.char_indices() {
+        if matches!(c, ' '..='~') && c != '"' && c != '\\' {
+            continue;
+        }
+        out.push_str(&s[run..i]);
+        run = i + c.len_utf8();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -346,19 +354,19 @@ fn write_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\x08' => out.push_str("\\b"),
             '\x0c' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
             c => {
                 if let Some(sur) = text::surrogate_of(c) {
-                    out.push_str(&format!("\\u{sur:04x}"));
+                    let _ = write!(out, "\\u{sur:04x}");
                 } else {
                     let mut units = [0u16; 2];
                     for unit in c.encode_utf16(&mut units) {
-                        out.push_str(&format!("\\u{unit:04x}"));
+                        let _ = write!(out, "\\u{unit:04x}");
                     }
                 }
             }
         }
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
