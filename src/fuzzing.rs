@@ -398,7 +398,7 @@ pub struct SourceData {
 
 impl SourceData {
     fn value(&self) -> PyValue {
-        let mut d = PyDict::new();
+        let mut d = PyDict::default();
         let fields = [
             ("model", &self.model, ["cos", "lma"]),
             ("model_uuid", &self.model_uuid, ["u1", "u2"]),
@@ -470,7 +470,7 @@ impl Extra {
         Some(match self {
             Extra::Absent => return None,
             Extra::Null => PyValue::None,
-            Extra::Empty => PyValue::Dict(PyDict::new()),
+            Extra::Empty => PyValue::Dict(PyDict::default()),
             Extra::Timeout(t) => obj(vec![("timeout", t.value())]),
             Extra::TimeoutAndMore(t, j) => obj(vec![
                 ("httpMethod", s("POST")),
@@ -508,7 +508,7 @@ impl TimeoutValue {
                 PyInt::parse_decimal("100000000000000000000000000000").expect("decimal"),
             ),
             TimeoutValue::List => PyValue::List(vec![PyValue::Int(PyInt::Small(60))]),
-            TimeoutValue::Object => PyValue::Dict(PyDict::new()),
+            TimeoutValue::Object => PyValue::Dict(PyDict::default()),
         }
     }
 }
@@ -799,7 +799,7 @@ pub struct PeerEntry {
 
 impl PeerEntry {
     fn value(&self) -> PyValue {
-        let mut d = PyDict::new();
+        let mut d = PyDict::default();
         if let Some(u) = &self.unit {
             d.insert(key("unit"), s(&u.name("prometheus")));
         }

@@ -95,7 +95,7 @@ impl Rendered {
 fn peer_value(state: &State, key: &str) -> Result<PyValue, PyExc> {
     match state.peer_data().and_then(|bag| bag.get(key)) {
         Some(text) if !text.is_empty() => py::json::loads(text),
-        _ => Ok(PyValue::Dict(PyDict::new())),
+        _ => Ok(PyValue::Dict(PyDict::default())),
     }
 }
 
@@ -174,7 +174,7 @@ pub fn render_reference(state: &State) -> RenderResult {
         if int_lt(&py::py_int(&timeout)?, &configured)? {
             let mut d = match json_data.take() {
                 Some(PyValue::Dict(d)) => d,
-                _ => PyDict::new(),
+                _ => PyDict::default(),
             };
             d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
             json_data = Some(PyValue::Dict(d));
@@ -242,7 +242,7 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
     if int_lt(&timeout, configured).unwrap_or(false) {
         let mut j = match json_data.take() {
             Some(PyValue::Dict(j)) => j,
-            _ => PyDict::new(),
+            _ => PyDict::default(),
         };
         j.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
         json_data = Some(PyValue::Dict(j));

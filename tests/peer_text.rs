@@ -50,7 +50,7 @@ fn align(key: &str, ours: PyValue, theirs: &PyValue) -> PyValue {
             };
             let mut keyed: Vec<(String, PyKey, PyValue)> =
                 o.into_iter().map(|(k, v)| (text(&k), k, v)).collect();
-            let mut out = py::PyDict::new();
+            let mut out = py::PyDict::default();
             for tk in t.keys() {
                 if let Some(i) = keyed.iter().position(|(s, _, _)| *s == text(tk)) {
                     let (_, k, v) = keyed.remove(i);

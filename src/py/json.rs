@@ -60,10 +60,10 @@ pub fn loads(text: &str) -> Result<PyValue, PyExc> {
                         continue 'value;
                     }
                 } else if p.eat(b'}') {
-                    PyValue::Dict(PyDict::new())
+                    PyValue::Dict(PyDict::default())
                 } else {
                     let key = p.key()?;
-                    stack.push(Frame::Dict(PyDict::new(), key));
+                    stack.push(Frame::Dict(PyDict::default(), key));
                     continue 'value;
                 }
             }
@@ -515,10 +515,10 @@ mod tests {
 
     #[test]
     fn dumps_values_loads_cannot_make() {
-        let mut d = PyDict::new();
+        let mut d = PyDict::default();
         d.insert(PyKey::Int(-5), PyValue::Str("\u{1F4C8}\u{100123}".into()));
         d.insert(PyKey::Str("1".into()), PyValue::List(vec![]));
-        d.insert(PyKey::Int(1), PyValue::Dict(PyDict::new()));
+        d.insert(PyKey::Int(1), PyValue::Dict(PyDict::default()));
         // python3: json.dumps({-5: "\U0001F4C8\ud923", "1": [], 1: {}})
         assert_eq!(
             dumps(&PyValue::Dict(d)),

@@ -57,7 +57,7 @@ pub enum PyKey {
 }
 
 /// A Python dict: insertion-ordered, as `json.dumps` writes it.
-pub type PyDict = IndexMap<PyKey, PyValue>;
+pub type PyDict = IndexMap<PyKey, PyValue, foldhash::fast::RandomState>;
 
 /// A value as Python's `json.loads` returns it.
 #[derive(Debug, Clone)]

@@ -52,7 +52,7 @@ impl<'s> Tx<'s> {
     fn get_peer_data(&self, key: &str) -> Result<PyValue, PyExc> {
         match self.peer.as_ref().and_then(|bag| bag.get(key)) {
             Some(text) if !text.is_empty() => json::loads(text),
-            _ => Ok(PyValue::Dict(PyDict::new())),
+            _ => Ok(PyValue::Dict(PyDict::default())),
         }
     }
 
@@ -75,7 +75,7 @@ fn key(text: &str) -> PyKey {
 /// `_on_grafana_source_relation_changed`.
 fn relation_changed(tx: &mut Tx) -> Result<Vec<Event>, PyExc> {
     if tx.state.leader {
-        let mut sources = PyDict::new();
+        let mut sources = PyDict::default();
         for (id, rel) in &tx.state.relations {
             let source = get_source_config(tx, rel)?;
             // `if source:` — None and the empty list are both skipped.
@@ -115,7 +115,7 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
         } else {
             format!("http://{host_addr}")
         };
-        let mut host_data = PyDict::new();
+        let mut host_data = PyDict::default();
         host_data.insert(key("unit"), s(unit_name));
         host_data.insert(key("source_name"), s(&unique_source_name));
         host_data.insert(
@@ -266,7 +266,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
     }
     // _set_default_data()
     for (k, default) in [
-        ("sources", PyValue::Dict(PyDict::new())),
+        ("sources", PyValue::Dict(PyDict::default())),
         ("sources_to_delete", PyValue::List(Vec::new())),
     ] {
         if !tx.get_peer_data(k)?.truthy() {
@@ -277,7 +277,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
         Some(PyValue::Dict(d)) => d.get(&key(k)).cloned(),
         _ => None,
     };
-    let stored_sources = stored("sources").unwrap_or(PyValue::Dict(PyDict::new()));
+    let stored_sources = stored("sources").unwrap_or(PyValue::Dict(PyDict::default()));
     let stored_to_delete = stored("sources_to_delete").unwrap_or(PyValue::List(Vec::new()));
 
     // sources = _type_convert_stored(self._stored.sources)

@@ -107,7 +107,7 @@ fn reconcile(
     let mut diagnostics = Vec::new();
     let old_sources = match peer_json(bag, "sources") {
         Some(PyValue::Dict(d)) => d,
-        _ => PyDict::new(),
+        _ => PyDict::default(),
     };
     let old_delete: Vec<Arc<str>> = match peer_json(bag, "sources_to_delete") {
         Some(PyValue::List(items)) => items
@@ -120,7 +120,7 @@ fn reconcile(
         _ => Vec::new(),
     };
 
-    let mut sources = PyDict::new();
+    let mut sources = PyDict::default();
     let mut taken: BTreeSet<Arc<str>> = BTreeSet::new();
     // Relations this unit is leaving keep exactly what they had, first, so they keep
     // their names in any collision.
@@ -332,7 +332,7 @@ fn derive_relation(
         } else {
             format!("http://{host}")
         };
-        let mut e = PyDict::new();
+        let mut e = PyDict::default();
         e.insert(key("unit"), PyValue::Str(unit.0.clone()));
         e.insert(key("source_name"), PyValue::Str(name));
         e.insert(key("source_type"), sd.source_type.clone());
