@@ -18,20 +18,29 @@ const GOOD: Style = AnsiColor::Green.on_default();
 pub struct Tally {
     pub steps: u64,
     pub last_line: u64,
-    /// (step, line, hook, exception) of every failed hook.
+    /// (step, line, hook, exception) of the first [`Tally::KEEP_FAILED`] failed hooks;
+    /// memory stays bounded however long the log.
     pub failed: Vec<(u64, u64, String, &'static str)>,
+    /// How many hooks failed in all.
+    pub failed_total: u64,
     /// Per invariant name: how many steps broke it, and the first step that did.
     pub violations: Vec<(&'static str, u64, u64)>,
 }
 
 impl Tally {
+    /// Failed hooks listed one by one; the rest are counted.
+    pub const KEEP_FAILED: usize = 100;
+
     /// Account for one step report.
     pub fn add(&mut self, r: &StepReport) {
         self.steps += 1;
         self.last_line = r.line;
         if let Err(exc) = r.outcome {
-            self.failed
-                .push((r.step, r.line, r.hook.clone(), exc.name()));
+            self.failed_total += 1;
+            if self.failed.len() < Self::KEEP_FAILED {
+                self.failed
+                    .push((r.step, r.line, r.hook.clone(), exc.name()));
+            }
         }
         for v in &r.violations {
             let name = v.invariant.name();
@@ -129,13 +138,17 @@ pub fn summary(
     let _ = writeln!(
         out,
         "{HEADING}Failed hooks ({}):{HEADING:#}",
-        tally.failed.len()
+        tally.failed_total
     );
     if tally.failed.is_empty() {
         out.push_str("  (none)\n");
     }
     for (step, line, hook, exc) in &tally.failed {
         let _ = writeln!(out, "  step {step} (line {line}) {hook}: {BAD}{exc}{BAD:#}");
+    }
+    let unlisted = tally.failed_total - tally.failed.len() as u64;
+    if unlisted > 0 {
+        let _ = writeln!(out, "  ... and {unlisted} more (`check` lists every one)");
     }
     out.push('\n');
     if tally.violations.is_empty() {
@@ -179,4 +192,43 @@ pub fn redact_json(mut provisioning: serde_json::Value, show_secrets: bool) -> s
         }
     }
     provisioning
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::py::PyExc;
+    use crate::report::StepReport;
+
+    fn failed_step(step: u64) -> StepReport {
+        StepReport {
+            step,
+            line: step + 1,
+            hook: "grafana-source-relation-departed".into(),
+            outcome: Err(PyExc::IndexError),
+            emitted: Vec::new(),
+            peer_app_data: Default::default(),
+            datasources: Err(PyExc::TypeError),
+            violations: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn failures_are_counted_all_but_listed_up_to_a_bound() {
+        let mut t = Tally::default();
+        for step in 0..(Tally::KEEP_FAILED as u64 + 5) {
+            t.add(&failed_step(step));
+        }
+        assert_eq!(t.failed.len(), Tally::KEEP_FAILED);
+        assert_eq!(t.failed_total, Tally::KEEP_FAILED as u64 + 5);
+        let text =
+            anstream::adapter::strip_str(&summary("libpatch21", &t, &Err(PyExc::TypeError), false))
+                .to_string();
+        assert!(
+            text.contains(&format!("Failed hooks ({}):", Tally::KEEP_FAILED + 5)),
+            "{text}"
+        );
+        assert!(text.contains("... and 5 more"), "{text}");
+    }
 }

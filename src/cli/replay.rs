@@ -101,6 +101,7 @@ fn run_replay(
                 "steps": tally.steps,
                 "datasources": datasources,
                 "failed_hooks": failed,
+                "failed_hooks_total": tally.failed_total,
                 "violations": violations,
             });
             if let Some(e) = render_error {
