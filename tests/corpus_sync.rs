@@ -114,3 +114,31 @@ fn conformance_copy_matches_shared_corpus() {
         shared.display()
     );
 }
+
+/// `docs/spec/hook-log-v1.md` is the contract this crate implements, copied so a clone is
+/// self-contained; it must stay the shared spec, byte for byte, where that exists.
+#[test]
+fn spec_copy_matches_shared_spec() {
+    let crate_root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = crate_root.join("../shared/spec/hook-log-v1.md");
+    let copy = crate_root.join("docs/spec/hook-log-v1.md");
+    assert!(
+        copy.is_file(),
+        "the spec copy {} is missing",
+        copy.display()
+    );
+    if !shared.is_file() {
+        eprintln!(
+            "note: spec sync check skipped: no shared spec at {}",
+            shared.display()
+        );
+        return;
+    }
+    let (a, b) = (read(&shared), read(&copy));
+    assert!(
+        a == b,
+        "docs/spec/hook-log-v1.md differs from {}: {}",
+        shared.display(),
+        describe_difference(&a, &b)
+    );
+}
