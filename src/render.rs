@@ -92,11 +92,10 @@ impl Rendered {
     }
 }
 
-fn peer_value(state: &State, key: &str) -> Result<PyValue, PyExc> {
-    match state.peer_data().and_then(|bag| bag.get(key)) {
-        Some(text) if !text.is_empty() => py::json::loads(text),
-        _ => Ok(PyValue::Dict(PyDict::default())),
-    }
+fn peer_value(state: &State, key: &str) -> Result<Arc<PyValue>, PyExc> {
+    state
+        .peer_json(key)
+        .unwrap_or_else(|| Ok(Arc::new(PyValue::Dict(PyDict::default()))))
 }
 
 /// The configured timeout: the config value as given, or the charm default.
@@ -144,7 +143,7 @@ fn int_lt_f64(n: &PyInt, f: f64) -> bool {
 pub fn render_reference(state: &State) -> RenderResult {
     // GrafanaSourceConsumer.sources
     let stored_sources = peer_value(state, "sources")?;
-    let PyValue::Dict(by_rel) = &stored_sources else {
+    let PyValue::Dict(by_rel) = &*stored_sources else {
         return Err(PyExc::AttributeError); // .values()
     };
     let mut sources = Vec::new();

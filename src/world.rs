@@ -157,6 +157,36 @@ pub struct State {
     /// Every datasource name this unit has rendered so far (`verified` only; the local
     /// memory that keeps its `deleteDatasources` complete).
     pub rendered_ever: OrdSet<Arc<str>>,
+    /// Parsed peer values a handler wrote, so nothing re-parses text it just produced.
+    pub peer_parsed: PeerCache,
+}
+
+/// A cache of `json.loads` of peer databag values: per key, the exact text object it was
+/// made from (compared by pointer) and its value. Reading through it gives what parsing the
+/// text gives; it is not state, so it takes no part in equality.
+#[derive(Clone, Default)]
+pub struct PeerCache(pub OrdMap<Arc<str>, (Arc<str>, Arc<PyValue>)>);
+
+impl PeerCache {
+    /// The cached value of `text` under `key`, if `text` is the very object it came from.
+    pub fn get(&self, key: &str, text: &Arc<str>) -> Option<&Arc<PyValue>> {
+        self.0
+            .get(key)
+            .filter(|(t, _)| Arc::ptr_eq(t, text))
+            .map(|(_, v)| v)
+    }
+}
+
+impl PartialEq for PeerCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for PeerCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PeerCache({} values)", self.0.len())
+    }
 }
 
 /// A charm config value. Kept as Python sees it: the renderer compares it with `<`.
@@ -183,6 +213,7 @@ impl State {
             },
             leaving: OrdSet::new(),
             rendered_ever: OrdSet::new(),
+            peer_parsed: PeerCache::default(),
         }
     }
 
@@ -206,6 +237,17 @@ impl State {
         same_peer
             && self.config.ptr_eq(&other.config)
             && self.rendered_ever.ptr_eq(&other.rendered_ever)
+    }
+
+    /// `json.loads` of the visible peer value under `key`; `None` when the relation is not
+    /// visible or the value is missing or empty. Served from [`State::peer_parsed`] when the
+    /// text is the one a handler wrote.
+    pub fn peer_json(&self, key: &str) -> Option<Result<Arc<PyValue>, crate::py::PyExc>> {
+        let text = self.peer_data()?.get(key).filter(|t| !t.is_empty())?;
+        if let Some(v) = self.peer_parsed.get(key, text) {
+            return Some(Ok(v.clone()));
+        }
+        Some(crate::py::json::loads(text).map(Arc::new))
     }
 
     /// The peer databag if visible, else the last one seen before it broke.

@@ -128,3 +128,64 @@ fn peer_text_matches_the_reference_byte_for_byte() {
     assert!(exact > 1000, "only {exact} peer values compared exactly");
     eprintln!("{exact} peer values identical as written, {aligned} identical after set-ordered lists were aligned");
 }
+
+/// Structural equality: same variants, same keys (an int key is not its string), floats by
+/// bits.
+fn identical(a: &PyValue, b: &PyValue) -> bool {
+    match (a, b) {
+        (PyValue::None, PyValue::None) => true,
+        (PyValue::Bool(x), PyValue::Bool(y)) => x == y,
+        (PyValue::Int(x), PyValue::Int(y)) => x == y,
+        (PyValue::Float(x), PyValue::Float(y)) => x.to_bits() == y.to_bits(),
+        (PyValue::Str(x), PyValue::Str(y)) => x == y,
+        (PyValue::List(x), PyValue::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| identical(a, b))
+        }
+        (PyValue::Dict(x), PyValue::Dict(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && identical(va, vb))
+        }
+        _ => false,
+    }
+}
+
+/// The parse cache (`State::peer_parsed`) serves exactly what `json.loads` of the text
+/// gives, key kinds and order included, at every step of every conformance case.
+#[test]
+fn peer_parse_cache_equals_parsing_the_text() {
+    use grafana_source::log::parse_str;
+    use grafana_source::reducer::step;
+    use grafana_source::world::{PeerAtStart, State};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/cases");
+    let mut served = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.to_string_lossy().into_owned();
+        if !name.ends_with(".jsonl") || name.ends_with(".expected.jsonl") {
+            continue;
+        }
+        let entries = parse_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let peer = PeerAtStart::from_hooks(entries.iter().map(|e| &*e.hook.name));
+        let mut state = State::new(peer);
+        for (n, entry) in entries.iter().enumerate() {
+            state = step(Profile::Libpatch21, &state, entry).after;
+            let Some(bag) = state.peer_data() else {
+                continue;
+            };
+            for (k, text) in bag.iter() {
+                let Some(cached) = state.peer_parsed.get(k, text) else {
+                    continue;
+                };
+                served += 1;
+                let parsed = py::json::loads(text).unwrap();
+                assert!(
+                    identical(cached, &parsed),
+                    "{name} step {n}: cache for {k} differs from parsing {text}"
+                );
+            }
+        }
+    }
+    assert!(served > 500, "the cache served only {served} values");
+}

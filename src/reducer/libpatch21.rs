@@ -9,7 +9,7 @@ use super::{Event, Handled};
 use crate::log::{Databag, Endpoint, Entry, HookKind};
 use crate::py::json;
 use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
-use crate::world::{Relation, State};
+use crate::world::{PeerCache, Relation, State};
 use std::sync::Arc;
 
 /// Run the consumer's handler for `entry` on the world it sees.
@@ -29,6 +29,7 @@ pub fn handle(state: &State, entry: &Entry) -> Result<Handled, PyExc> {
         peer: tx.peer,
         emitted,
         diagnostics: Vec::new(),
+        parsed: tx.written,
     })
 }
 
@@ -37,6 +38,8 @@ pub fn handle(state: &State, entry: &Entry) -> Result<Handled, PyExc> {
 struct Tx<'s> {
     state: &'s State,
     peer: Option<Databag>,
+    /// What this handler wrote, parsed (the value it dumped).
+    written: PeerCache,
 }
 
 impl<'s> Tx<'s> {
@@ -44,6 +47,7 @@ impl<'s> Tx<'s> {
         Tx {
             state,
             peer: state.peer_data().cloned(),
+            written: PeerCache::default(),
         }
     }
 
@@ -51,16 +55,70 @@ impl<'s> Tx<'s> {
     /// otherwise `json.loads` of the text.
     fn get_peer_data(&self, key: &str) -> Result<PyValue, PyExc> {
         match self.peer.as_ref().and_then(|bag| bag.get(key)) {
-            Some(text) if !text.is_empty() => json::loads(text),
+            Some(text) if !text.is_empty() => {
+                let cached = self
+                    .written
+                    .get(key, text)
+                    .or_else(|| self.state.peer_parsed.get(key, text));
+                match cached {
+                    Some(v) => Ok((**v).clone()),
+                    None => json::loads(text),
+                }
+            }
             _ => Ok(PyValue::Dict(PyDict::default())),
         }
     }
 
     /// `set_peer_data(key, data)`: `json.dumps`; skipped without a peer relation.
-    fn set_peer_data(&mut self, key: &str, data: &PyValue) {
+    fn set_peer_data(&mut self, key: &str, data: PyValue) {
         if let Some(bag) = &mut self.peer {
-            bag.insert(Arc::from(key), Arc::from(json::dumps(data)));
+            let text: Arc<str> = Arc::from(json::dumps(&data));
+            bag.insert(Arc::from(key), text.clone());
+            let (value, depth) = as_loaded(data);
+            // `loads` of text nested this deep raises instead: leave that to the real parse.
+            if depth < json::MAX_DEPTH {
+                self.written
+                    .0
+                    .insert(Arc::from(key), (text, Arc::new(value)));
+            }
         }
+    }
+}
+
+/// `data` as `json.loads(json.dumps(data))` returns it, with its nesting depth: `dumps`
+/// writes int keys as strings (a duplicate keeps its first position and its last value, as
+/// `loads` does); every other value reads back as it was written.
+fn as_loaded(data: PyValue) -> (PyValue, usize) {
+    match data {
+        PyValue::Dict(d) => {
+            let mut depth = 0;
+            let d = d
+                .into_iter()
+                .map(|(k, v)| {
+                    let k = match k {
+                        PyKey::Int(n) => PyKey::Str(Arc::from(n.to_string())),
+                        k => k,
+                    };
+                    let (v, dv) = as_loaded(v);
+                    depth = depth.max(dv);
+                    (k, v)
+                })
+                .collect();
+            (PyValue::Dict(d), depth + 1)
+        }
+        PyValue::List(items) => {
+            let mut depth = 0;
+            let items = items
+                .into_iter()
+                .map(|v| {
+                    let (v, dv) = as_loaded(v);
+                    depth = depth.max(dv);
+                    v
+                })
+                .collect();
+            (PyValue::List(items), depth + 1)
+        }
+        other => (other, 0),
     }
 }
 
@@ -83,7 +141,7 @@ fn relation_changed(tx: &mut Tx) -> Result<Vec<Event>, PyExc> {
                 sources.insert(PyKey::Int(*id as i64), PyValue::List(list));
             }
         }
-        tx.set_peer_data("sources", &PyValue::Dict(sources));
+        tx.set_peer_data("sources", PyValue::Dict(sources));
     }
     Ok(vec![Event::SourcesChanged])
 }
@@ -138,7 +196,7 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
     }
     // self.set_peer_data("sources_to_delete", list(sources_to_delete))
     let list = py::to_list(&sources_to_delete)?;
-    tx.set_peer_data("sources_to_delete", &PyValue::List(list));
+    tx.set_peer_data("sources_to_delete", PyValue::List(list));
     Ok(Some(data))
 }
 
@@ -232,7 +290,7 @@ fn remove_source_from_datastore(tx: &mut Tx, entry: &Entry) -> Result<bool, PyEx
             }
         }
     }
-    tx.set_peer_data("sources", &stored_sources);
+    tx.set_peer_data("sources", stored_sources);
     Ok(true)
 }
 
@@ -245,7 +303,7 @@ fn remove_source(tx: &mut Tx, source_name: PyValue) -> Result<(), PyExc> {
     }
     if !py::contains(&sources_to_delete, &source_name)? {
         list_append(&mut sources_to_delete, source_name)?;
-        tx.set_peer_data("sources_to_delete", &sources_to_delete);
+        tx.set_peer_data("sources_to_delete", sources_to_delete);
     }
     Ok(())
 }
@@ -270,7 +328,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
         ("sources_to_delete", PyValue::List(Vec::new())),
     ] {
         if !tx.get_peer_data(k)?.truthy() {
-            tx.set_peer_data(k, &default);
+            tx.set_peer_data(k, default);
         }
     }
     let stored = |k: &str| match stored_state {
@@ -291,7 +349,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
     if stored_sources.truthy() {
         let peer_sources = tx.get_peer_data("sources")?;
         dict_update(by_rel, peer_sources)?;
-        tx.set_peer_data("sources", &sources);
+        tx.set_peer_data("sources", sources);
     }
     if stored_to_delete.truthy() {
         // set(self.get_peer_data("sources_to_delete")), then set.union(StoredSet, set):

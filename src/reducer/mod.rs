@@ -81,6 +81,8 @@ pub struct Handled {
     pub peer: Option<Databag>,
     pub emitted: Vec<Event>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Parsed values of what the handler wrote (see [`crate::world::PeerCache`]).
+    pub parsed: crate::world::PeerCache,
 }
 
 /// `Debug` shows the peer databag as keys and sizes (it holds `secure_extra_fields`).
@@ -124,6 +126,9 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
         Ok(h) => {
             if let (Peer::Visible(bag), Some(new)) = (&mut after.peer, h.peer) {
                 *bag = new;
+                for (k, v) in h.parsed.0 {
+                    after.peer_parsed.0.insert(k, v);
+                }
             }
             Effects {
                 outcome: Ok(()),
