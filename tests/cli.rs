@@ -174,3 +174,31 @@ fn debug_output_never_shows_secrets() {
         }
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `replay --steps | head -1`: the pipe closes after the first line.
+    let mut child = bin()
+        .args([
+            "replay",
+            "--steps",
+            "tests/conformance/cases/053-gen-long-s651.jsonl",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    use std::io::Read;
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}

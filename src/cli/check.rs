@@ -100,7 +100,8 @@ pub fn run(a: Args) -> Result<(), Failure> {
             }
         }
     })?;
-    if let Some(e) = io_err {
+    // A reader that went away (`| head`) still gets the exit status the log deserves.
+    if let Some(e) = io_err.filter(|e| e.kind() != io::ErrorKind::BrokenPipe) {
         return Err(super::io_failure("cannot write output", e));
     }
     if !a.json {
@@ -119,8 +120,11 @@ pub fn run(a: Args) -> Result<(), Failure> {
             )
         };
     }
-    out.flush()
-        .map_err(|e| super::io_failure("cannot write output", e))?;
+    if let Err(e) = out.flush() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(super::io_failure("cannot write output", e));
+        }
+    }
     if count > 0 {
         return Err(Failure {
             code: 1,

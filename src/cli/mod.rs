@@ -31,9 +31,22 @@ impl From<log::LogError> for Failure {
 }
 
 pub fn io_failure(what: &str, e: io::Error) -> Failure {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return Failure::quiet();
+    }
     Failure {
         code: 2,
         message: format!("{what}: {e}"),
+    }
+}
+
+impl Failure {
+    /// The reader of our output went away (`| head`): stop, say nothing, succeed.
+    pub fn quiet() -> Failure {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
     }
 }
 

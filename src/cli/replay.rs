@@ -62,6 +62,9 @@ fn run_replay(
             }
         })?;
     if let Some(e) = write_err {
+        if e.io_error_kind() == Some(io::ErrorKind::BrokenPipe) {
+            return Err(Failure::quiet());
+        }
         return Err(Failure {
             code: 2,
             message: format!("cannot write output: {e}"),
