@@ -49,11 +49,12 @@ impl Replay {
             seen,
             after,
             effects,
+            rendered,
         } = reducer::step(self.profile, &self.state, entry);
-        let rendered = if after.renders_like(&self.state) {
-            self.rendered.clone()
-        } else {
-            render::render(self.profile, &after)
+        let rendered = match rendered {
+            Some(r) => r,
+            None if after.renders_like(&self.state) => self.rendered.clone(),
+            None => render::render(self.profile, &after),
         };
         let violations = invariants::check(&StepView {
             entry,

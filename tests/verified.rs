@@ -87,3 +87,30 @@ fn libpatch21_violations_are_exactly_the_expected_ones() {
     }
     assert!(marked > 100, "only {marked} expected violations seen");
 }
+
+/// The replay reuses renders (the one `verified`'s step computed, or the previous one when
+/// nothing it depends on changed); every reused render must equal rendering the state
+/// afresh.
+#[test]
+fn reused_renders_equal_fresh_renders() {
+    use grafana_source::log::LogReader;
+    use grafana_source::replay::Timeline;
+    for profile in Profile::ALL {
+        for log in cases() {
+            let text = std::fs::read_to_string(&log).unwrap();
+            let t = Timeline::record(LogReader::new(text.as_bytes()), profile, None).unwrap();
+            for n in 0..t.len() {
+                let reused = t
+                    .report(n)
+                    .unwrap()
+                    .datasources
+                    .as_ref()
+                    .map(|r| r.to_json())
+                    .map_err(|e| e.name());
+                let fresh = t.rendered_after(n).unwrap();
+                let fresh = fresh.as_ref().map(|r| r.to_json()).map_err(|e| e.name());
+                assert_eq!(reused, fresh, "{} step {n} ({profile:?})", log.display());
+            }
+        }
+    }
+}

@@ -111,6 +111,9 @@ pub struct Step {
     pub seen: State,
     pub after: State,
     pub effects: Effects,
+    /// The render of `after`, when the step had to compute it (`verified` keeps the names
+    /// it renders): callers reuse it instead of rendering twice.
+    pub rendered: Option<crate::render::RenderResult>,
 }
 
 /// Fold one entry. `before` is not modified; `Step::after` shares structure with it.
@@ -142,17 +145,23 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
             diagnostics: Vec::new(),
         },
     };
+    let mut rendered = None;
     if profile == Profile::Verified && !after.renders_like(before) {
         // Rule 6: remember every name this unit renders, so later renders delete them.
-        for d in crate::render::render_verified(&after).datasources {
-            if let crate::py::PyValue::Str(n) = d.name {
-                after.rendered_ever.insert(n);
+        // Rendering again after this gives the same config: the names added are exactly
+        // the ones it provisions, which its deletions exclude.
+        let r = crate::render::render_verified(&after);
+        for d in &r.datasources {
+            if let crate::py::PyValue::Str(n) = &d.name {
+                after.rendered_ever.insert(n.clone());
             }
         }
+        rendered = Some(Ok(std::sync::Arc::new(r)));
     }
     Step {
         seen,
         after,
         effects,
+        rendered,
     }
 }
