@@ -155,10 +155,6 @@ impl<'a> FromIterator<&'a PyValue> for NameSet {
     }
 }
 
-fn provisioned(r: &Rendered) -> Vec<PyValue> {
-    r.datasources.iter().map(|d| d.name.clone()).collect()
-}
-
 /// `^[A-Za-z][A-Za-z0-9+.-]*://`
 pub fn has_rfc3986_scheme(url: &str) -> bool {
     let Some((scheme, _)) = url.split_once("://") else {
@@ -213,41 +209,40 @@ pub fn check(view: &StepView) -> Vec<Violation> {
     let mut out = Vec::new();
     let mut add = |invariant, names: Vec<PyValue>| out.push(Violation { invariant, names });
 
-    let now: Option<NameSet> = view
-        .rendered_after
-        .as_ref()
-        .ok()
-        .map(|r| r.datasources.iter().map(|d| &d.name).collect());
-    let deleted: Option<NameSet> = view
-        .rendered_after
-        .as_ref()
-        .ok()
-        .map(|r| r.delete.iter().collect());
-    if let (Ok(before), Some(now), Some(deleted)) = (view.rendered_before, &now, &deleted) {
-        let stale: Vec<PyValue> = provisioned(before)
-            .into_iter()
-            .filter(|n| !now.contains(n) && !deleted.contains(n))
-            .collect();
-        if !stale.is_empty() {
-            add(Invariant::StaleDatasource, stale);
+    let after_ok = view.rendered_after.as_ref().ok();
+    // One pass over what is provisioned now: the set of names, and the names seen twice.
+    let (mut now, mut dup_seen, mut dup) = (NameSet::default(), NameSet::default(), Vec::new());
+    for d in after_ok.iter().flat_map(|r| &r.datasources) {
+        if !now.insert(&d.name) && dup_seen.insert(&d.name) {
+            dup.push(d.name.clone());
         }
     }
-    if let (Ok(after), Some(deleted)) = (view.rendered_after, &deleted) {
-        let names = provisioned(after);
-        let overlap: Vec<PyValue> = names
+    let deleted: NameSet = after_ok.iter().flat_map(|r| &r.delete).collect();
+    if let (Ok(before), Some(after)) = (view.rendered_before, after_ok) {
+        // A reused render is the same object: nothing it provisioned can have gone.
+        if !std::sync::Arc::ptr_eq(before, after) {
+            let stale: Vec<PyValue> = before
+                .datasources
+                .iter()
+                .map(|d| &d.name)
+                .filter(|n| !now.contains(n) && !deleted.contains(n))
+                .cloned()
+                .collect();
+            if !stale.is_empty() {
+                add(Invariant::StaleDatasource, stale);
+            }
+        }
+    }
+    if let Some(after) = after_ok {
+        let overlap: Vec<PyValue> = after
+            .datasources
             .iter()
+            .map(|d| &d.name)
             .filter(|n| deleted.contains(n))
             .cloned()
             .collect();
         if !overlap.is_empty() {
             add(Invariant::DeleteOverlap, overlap);
-        }
-        let (mut seen, mut dup_seen, mut dup) =
-            (NameSet::default(), NameSet::default(), Vec::new());
-        for n in &names {
-            if !seen.insert(n) && dup_seen.insert(n) {
-                dup.push(n.clone());
-            }
         }
         if !dup.is_empty() {
             add(Invariant::DuplicateName, dup);
