@@ -434,7 +434,7 @@ fn strip_position(msg: &str) -> String {
 /// 1-based physical line numbers. Bounded ([`MAX_LINE_BYTES`]); the first error (I/O,
 /// UTF-8, too long) ends the stream. Both log formats (hook log, provider log) read
 /// through it.
-pub(crate) struct Lines<R> {
+struct Lines<R> {
     reader: R,
     buf: Vec<u8>,
     line: u64,
@@ -442,7 +442,7 @@ pub(crate) struct Lines<R> {
 }
 
 impl<R: BufRead> Lines<R> {
-    pub(crate) fn new(reader: R) -> Self {
+    fn new(reader: R) -> Self {
         Lines {
             reader,
             buf: Vec::new(),
@@ -452,7 +452,7 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// The next non-blank line and its number; `None` at the end or after an error.
-    pub(crate) fn next_text(&mut self) -> Option<Result<(u64, &str), LogError>> {
+    fn next_text(&mut self) -> Option<Result<(u64, &str), LogError>> {
         while !self.done {
             self.buf.clear();
             let mut limited =
@@ -506,36 +506,49 @@ impl<R: BufRead> Lines<R> {
     }
 
     /// Stop after an error the caller found in a line.
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         self.done = true;
     }
 }
 
-/// Streams entries from a reader, one line at a time, with a reused line buffer.
-pub struct LogReader<R> {
+/// Streams parsed lines from a reader: bounded non-blank lines plus a line parser. The first error
+/// (reading or parsing) ends the stream.
+pub struct LineParser<R, T> {
     lines: Lines<R>,
+    parse: fn(u64, &str) -> Result<T, LogError>,
 }
 
-impl<R: BufRead> LogReader<R> {
-    pub fn new(reader: R) -> Self {
-        LogReader {
+impl<R: BufRead, T> LineParser<R, T> {
+    /// Read `reader`'s lines with `parse`.
+    pub fn with_parser(reader: R, parse: fn(u64, &str) -> Result<T, LogError>) -> Self {
+        LineParser {
             lines: Lines::new(reader),
+            parse,
         }
     }
 }
 
-impl<R: BufRead> Iterator for LogReader<R> {
-    type Item = Result<Entry, LogError>;
+impl<R: BufRead, T> Iterator for LineParser<R, T> {
+    type Item = Result<T, LogError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let parsed = match self.lines.next_text()? {
-            Ok((line, text)) => parse_line(line, text),
+            Ok((line, text)) => (self.parse)(line, text),
             Err(e) => Err(e),
         };
         if parsed.is_err() {
             self.lines.stop();
         }
         Some(parsed)
+    }
+}
+
+/// Streams hook log entries from a reader, one line at a time, with a reused line buffer.
+pub type LogReader<R> = LineParser<R, Entry>;
+
+impl<R: BufRead> LineParser<R, Entry> {
+    pub fn new(reader: R) -> Self {
+        Self::with_parser(reader, parse_line)
     }
 }
 

@@ -140,33 +140,14 @@ pub fn parse_line(line: u64, text: &str) -> Result<ProviderEntry, LogError> {
     })
 }
 
-/// Streams entries from a reader, one line at a time, with a reused line buffer; blank
-/// lines are skipped, and the first error ends the stream.
-pub struct ProviderLogReader<R> {
-    lines: crate::log::Lines<R>,
-}
+/// Streams provider log entries from a reader, one line at a time, with a reused line
+/// buffer; blank lines are skipped, and the first error ends the stream.
+pub type ProviderLogReader<R> = crate::log::LineParser<R, ProviderEntry>;
 
 impl<R: BufRead> ProviderLogReader<R> {
     /// A reader over `reader`'s lines.
     pub fn new(reader: R) -> Self {
-        ProviderLogReader {
-            lines: crate::log::Lines::new(reader),
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for ProviderLogReader<R> {
-    type Item = Result<ProviderEntry, LogError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let parsed = match self.lines.next_text()? {
-            Ok((line, text)) => parse_line(line, text),
-            Err(e) => Err(e),
-        };
-        if parsed.is_err() {
-            self.lines.stop();
-        }
-        Some(parsed)
+        Self::with_parser(reader, parse_line)
     }
 }
 
