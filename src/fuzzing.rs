@@ -1256,7 +1256,7 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
     }
     // The provisioning file Grafana reads: YAML out, a YAML 1.2 reader back, the same
     // datasources (after Grafana's `$$` -> `$` where the profile escapes).
-    let file = crate::render::provisioning_file(r, profile, false);
+    let file = crate::render::provisioning_file(r, false);
     let yaml = crate::render::write_file(&file, crate::render::FileFormat::Yaml)
         .unwrap_or_else(|e| panic!("{}: the YAML file cannot be written: {e}", profile.name()));
     let read: Value = serde_saphyr::from_str(&yaml).unwrap_or_else(|e| {

@@ -352,18 +352,18 @@ pub enum FileFormat {
     Json,
 }
 
-/// The provisioning file Grafana reads, as `profile` writes it: under `verified` every `$`
-/// is written `$$` (Grafana interpolates environment variables in provisioning files);
-/// under `libpatch21` values are written as the reference charm wrote them. `prune` adds
-/// `prune: true` (Grafana 11.1+ then deletes provisioned datasources no file lists).
-pub fn provisioning_file(r: &Rendered, profile: Profile, prune: bool) -> serde_json::Value {
+/// The provisioning file Grafana reads, as the profile that rendered `r` writes it: when
+/// `r.dollars_escaped` (`verified`) every `$` is written `$$` (Grafana interpolates
+/// environment variables in provisioning files); otherwise (`libpatch21`) values are written
+/// as the reference charm wrote them. `prune` adds `prune: true` (Grafana 11.1+ then deletes
+/// provisioned datasources no file lists).
+pub fn provisioning_file(r: &Rendered, prune: bool) -> serde_json::Value {
     let mut v = r.to_json();
     if prune {
         if let serde_json::Value::Object(m) = &mut v {
             m.insert("prune".into(), serde_json::Value::Bool(true));
         }
     }
-    let _ = profile;
     if r.dollars_escaped {
         escape_dollars(v)
     } else {

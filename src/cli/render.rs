@@ -56,7 +56,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
             exc.name()
         ),
     })?;
-    let file = render::provisioning_file(rendered, a.profile, a.prune);
+    let file = render::provisioning_file(rendered, a.prune);
     let text = render::write_file(&file, a.format).map_err(|e| Failure {
         code: 2,
         message: e.to_string(),
