@@ -168,12 +168,10 @@ pub fn has_rfc3986_scheme(url: &str) -> bool {
 /// The names in a peer `sources_to_delete` value, as a Python set would hold them.
 fn delete_names(state: &State) -> Vec<PyValue> {
     state
-        .peer_data()
-        .and_then(|bag| bag.get("sources_to_delete"))
-        .filter(|t| !t.is_empty())
-        .and_then(|t| py::json::loads(t).ok())
-        .filter(|v| v.truthy())
-        .and_then(|v| py::to_list(&v).ok())
+        .peer_value("sources_to_delete")
+        .and_then(|v| v.doc().ok())
+        .filter(|d| d.truthy())
+        .and_then(|d| py::to_list(&d.to_py()).ok())
         .unwrap_or_default()
 }
 

@@ -93,9 +93,10 @@ impl Rendered {
 }
 
 fn peer_value(state: &State, key: &str) -> Result<Arc<PyValue>, PyExc> {
-    state
-        .peer_json(key)
-        .unwrap_or_else(|| Ok(Arc::new(PyValue::Dict(PyDict::default()))))
+    match state.peer_value(key) {
+        Some(v) => Ok(Arc::new(v.doc()?.to_py())),
+        None => Ok(Arc::new(PyValue::Dict(PyDict::default()))),
+    }
 }
 
 /// The configured timeout: the config value as given, or the charm default.
@@ -264,7 +265,7 @@ pub fn render_verified(state: &State) -> Rendered {
     let read = |k: &str| {
         bag.and_then(|b| b.get(k))
             .filter(|t| !t.is_empty())
-            .and_then(|t| py::json::loads(t).ok())
+            .and_then(|t| t.doc().ok().map(|d| d.to_py()))
     };
     let configured = verified_timeout(state);
     let mut datasources: Vec<Datasource> = Vec::new();

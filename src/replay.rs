@@ -17,6 +17,8 @@ pub struct Replay {
     state: State,
     rendered: RenderResult,
     steps: u64,
+    /// Recompute everything on every step (the oracle; see [`Replay::exact`]).
+    exact: bool,
 }
 
 impl Replay {
@@ -28,6 +30,18 @@ impl Replay {
             state,
             rendered,
             steps: 0,
+            exact: false,
+        }
+    }
+
+    /// A replay that keeps no memo and no render between steps: each step recomputes what
+    /// the reference recomputes ([`reducer::step_exact`]) and renders from scratch. O(world)
+    /// per step; the oracle that differential tests and fuzz targets hold the incremental
+    /// replay to.
+    pub fn exact(profile: Profile, peer: PeerAtStart) -> Self {
+        Replay {
+            exact: true,
+            ..Replay::new(profile, peer)
         }
     }
 
@@ -45,15 +59,20 @@ impl Replay {
 
     /// Fold one entry and report on it.
     pub fn step(&mut self, entry: &Entry) -> StepReport {
+        let fold = if self.exact {
+            reducer::step_exact
+        } else {
+            reducer::step
+        };
         let Step {
             seen,
             after,
             effects,
             rendered,
-        } = reducer::step(self.profile, &self.state, entry);
+        } = fold(self.profile, &self.state, entry);
         let rendered = match rendered {
             Some(r) => r,
-            None if after.renders_like(&self.state) => self.rendered.clone(),
+            None if !self.exact && after.renders_like(&self.state) => self.rendered.clone(),
             None => render::render(self.profile, &after),
         };
         let violations = invariants::check(&StepView {

@@ -1,6 +1,6 @@
 //! Step reports (spec section 2): one JSON object per folded log line.
 use crate::invariants::Violation;
-use crate::log::Databag;
+use crate::peer::PeerBag;
 use crate::py::PyExc;
 use crate::reducer::{Diagnostic, Event};
 use crate::render::RenderResult;
@@ -17,7 +17,7 @@ pub struct StepReport {
     pub outcome: Result<(), PyExc>,
     pub emitted: Vec<Event>,
     /// The peer application databag after the hook; empty when the relation is gone.
-    pub peer_app_data: Databag,
+    pub peer_app_data: PeerBag,
     pub datasources: RenderResult,
     pub violations: Vec<Violation>,
     /// What the `verified` profile isolated instead of failing (an optional extension).
@@ -34,10 +34,7 @@ impl std::fmt::Debug for StepReport {
             .field("hook", &self.hook)
             .field("outcome", &self.outcome)
             .field("emitted", &self.emitted)
-            .field(
-                "peer_app_data",
-                &crate::world::redacted(&self.peer_app_data),
-            )
+            .field("peer_app_data", &self.peer_app_data)
             .field("datasources", &self.datasources)
             .field("violations", &self.violations)
             .field("diagnostics", &self.diagnostics)
@@ -65,7 +62,7 @@ impl StepReport {
         let peer: Map<String, Value> = self
             .peer_app_data
             .iter()
-            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+            .map(|(k, v)| (k.to_string(), Value::String(v.text().to_string())))
             .collect();
         m.insert("peer_app_data".into(), Value::Object(peer));
         match &self.datasources {

@@ -507,7 +507,7 @@ pub struct World {
     next_grafana: u64,
     next_relation: u64,
     /// The peer application databag as the leader last wrote it.
-    peer_bag: Databag,
+    peer_bag: crate::peer::PeerBag,
 }
 
 impl fmt::Debug for World {
@@ -572,7 +572,7 @@ impl World {
             leader: 0,
             next_grafana: 0,
             next_relation: 1,
-            peer_bag: Databag::new(),
+            peer_bag: crate::peer::PeerBag::new(),
         };
         let mut cx = Cx {
             deliveries: Vec::new(),
@@ -640,7 +640,7 @@ impl World {
     }
 
     /// The peer application databag the leader last wrote.
-    pub fn peer_databag(&self) -> &Databag {
+    pub fn peer_databag(&self) -> &crate::peer::PeerBag {
         &self.peer_bag
     }
 
@@ -950,7 +950,7 @@ impl World {
             let joined = self.peer_entry(&hooks.peer_joined, Some(other.clone()));
             self.deliver(pos, joined, out);
             let mut changed = self.peer_entry(&hooks.peer_changed, Some(other));
-            changed.app_data = Some(self.peer_bag.clone());
+            changed.app_data = Some(crate::peer::bag_texts(&self.peer_bag));
             self.deliver(pos, changed, out);
         }
         for p in self.related() {
@@ -1083,7 +1083,7 @@ impl World {
         if let Some(bag) = written {
             self.peer_bag = bag.clone();
             let mut e = self.peer_entry(&self.catalog.hooks.peer_changed, Some(leader_name));
-            e.app_data = Some(bag);
+            e.app_data = Some(crate::peer::bag_texts(&bag));
             for other in 0..self.grafana.len() {
                 if other != pos {
                     self.deliver(other, e.clone(), out);

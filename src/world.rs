@@ -8,6 +8,7 @@
 //! (spec section 1, "The world view, updated before the hook's handler runs"). It is the
 //! same for every profile; profiles differ only in what their handlers do.
 use crate::log::{Databag, Endpoint, Entry, HookKind};
+use crate::peer::{PeerBag, PeerValue};
 use crate::py::PyValue;
 use imbl::{OrdMap, OrdSet};
 use std::cmp::Ordering;
@@ -49,7 +50,7 @@ impl std::fmt::Debug for UnitName {
 }
 
 /// A `grafana-source` relation as this unit sees it.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Relation {
     /// The remote application.
     pub app: Arc<str>,
@@ -66,6 +67,15 @@ impl Relation {
             app_data: Databag::new(),
             units: OrdMap::new(),
         }
+    }
+}
+
+/// Equal content; shared parts (the common case between snapshots) compare by pointer.
+impl PartialEq for Relation {
+    fn eq(&self, other: &Self) -> bool {
+        (Arc::ptr_eq(&self.app, &other.app) || self.app == other.app)
+            && (self.app_data.ptr_eq(&other.app_data) || self.app_data == other.app_data)
+            && (self.units.ptr_eq(&other.units) || self.units == other.units)
     }
 }
 
@@ -100,18 +110,18 @@ pub enum Peer {
     /// Not visible yet: reads give nothing, writes are skipped.
     Absent,
     /// Visible, with the peer application databag: the consumer's persistent state.
-    Visible(Databag),
+    Visible(PeerBag),
     /// Broken: as `Absent` for the handlers, but the last databag seen is remembered
     /// (the `verified` renderer keeps serving it while the unit is torn down).
-    Gone(Databag),
+    Gone(PeerBag),
 }
 
 impl std::fmt::Debug for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Peer::Absent => f.write_str("Absent"),
-            Peer::Visible(bag) => f.debug_tuple("Visible").field(&redacted(bag)).finish(),
-            Peer::Gone(bag) => f.debug_tuple("Gone").field(&redacted(bag)).finish(),
+            Peer::Visible(bag) => f.debug_tuple("Visible").field(bag).finish(),
+            Peer::Gone(bag) => f.debug_tuple("Gone").field(bag).finish(),
         }
     }
 }
@@ -157,35 +167,28 @@ pub struct State {
     /// Every datasource name this unit has rendered so far (`verified` only; the local
     /// memory that keeps its `deleteDatasources` complete).
     pub rendered_ever: OrdSet<Arc<str>>,
-    /// Parsed peer values a handler wrote, so nothing re-parses text it just produced.
-    pub peer_parsed: PeerCache,
+    /// Memoised derivations (not state: a pure function of what they record, so they take
+    /// no part in equality).
+    pub memo: Memo,
 }
 
-/// A cache of `json.loads` of peer databag values: per key, the exact text object it was
-/// made from (compared by pointer) and its value. Reading through it gives what parsing the
-/// text gives; it is not state, so it takes no part in equality.
+/// Per-profile memoised derivations carried from step to step (see
+/// [`crate::reducer::libpatch21::DeriveCache`]). Each is a pure function of the world it
+/// records, checked against the current world before use, so it is never stale.
 #[derive(Clone, Default)]
-pub struct PeerCache(pub OrdMap<Arc<str>, (Arc<str>, Arc<PyValue>)>);
-
-impl PeerCache {
-    /// The cached value of `text` under `key`, if `text` is the very object it came from.
-    pub fn get(&self, key: &str, text: &Arc<str>) -> Option<&Arc<PyValue>> {
-        self.0
-            .get(key)
-            .filter(|(t, _)| Arc::ptr_eq(t, text))
-            .map(|(_, v)| v)
-    }
+pub struct Memo {
+    pub libpatch21: Option<Arc<crate::reducer::libpatch21::DeriveCache>>,
 }
 
-impl PartialEq for PeerCache {
+impl PartialEq for Memo {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl std::fmt::Debug for PeerCache {
+impl std::fmt::Debug for Memo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PeerCache({} values)", self.0.len())
+        f.write_str("Memo")
     }
 }
 
@@ -208,17 +211,17 @@ impl State {
             config: OrdMap::new(),
             relations: OrdMap::new(),
             peer: match peer {
-                PeerAtStart::Visible => Peer::Visible(Databag::new()),
+                PeerAtStart::Visible => Peer::Visible(PeerBag::new()),
                 PeerAtStart::Absent => Peer::Absent,
             },
             leaving: OrdSet::new(),
             rendered_ever: OrdSet::new(),
-            peer_parsed: PeerCache::default(),
+            memo: Memo::default(),
         }
     }
 
     /// The peer application databag, when the peer relation is visible.
-    pub fn peer_data(&self) -> Option<&Databag> {
+    pub fn peer_data(&self) -> Option<&PeerBag> {
         match &self.peer {
             Peer::Visible(bag) => Some(bag),
             Peer::Absent | Peer::Gone(_) => None,
@@ -239,19 +242,14 @@ impl State {
             && self.rendered_ever.ptr_eq(&other.rendered_ever)
     }
 
-    /// `json.loads` of the visible peer value under `key`; `None` when the relation is not
-    /// visible or the value is missing or empty. Served from [`State::peer_parsed`] when the
-    /// text is the one a handler wrote.
-    pub fn peer_json(&self, key: &str) -> Option<Result<Arc<PyValue>, crate::py::PyExc>> {
-        let text = self.peer_data()?.get(key).filter(|t| !t.is_empty())?;
-        if let Some(v) = self.peer_parsed.get(key, text) {
-            return Some(Ok(v.clone()));
-        }
-        Some(crate::py::json::loads(text).map(Arc::new))
+    /// The visible peer value under `key`, unless missing or empty (`get_peer_data` then
+    /// reads `{}`).
+    pub fn peer_value(&self, key: &str) -> Option<&PeerValue> {
+        self.peer_data()?.get(key).filter(|v| !v.is_empty())
     }
 
     /// The peer databag if visible, else the last one seen before it broke.
-    pub fn last_peer_data(&self) -> Option<&Databag> {
+    pub fn last_peer_data(&self) -> Option<&PeerBag> {
         match &self.peer {
             Peer::Visible(bag) | Peer::Gone(bag) => Some(bag),
             Peer::Absent => None,
@@ -338,11 +336,11 @@ fn apply_peer(state: &mut State, entry: &Entry) {
             state.peer = Peer::Gone(last);
             return;
         }
-        Peer::Absent | Peer::Gone(_) => state.peer = Peer::Visible(Databag::new()),
+        Peer::Absent | Peer::Gone(_) => state.peer = Peer::Visible(PeerBag::new()),
         Peer::Visible(_) => {}
     }
     if let (Peer::Visible(bag), Some(app_data)) = (&mut state.peer, &entry.app_data) {
-        *bag = app_data.clone();
+        *bag = crate::peer::bag_from_texts(app_data);
     }
 }
 

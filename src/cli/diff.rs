@@ -54,7 +54,7 @@ fn peer(s: &State) -> BTreeMap<String, String> {
     s.peer_data()
         .map(|b| {
             b.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .map(|(k, v)| (k.to_string(), v.text().to_string()))
                 .collect()
         })
         .unwrap_or_default()

@@ -294,7 +294,7 @@ pub fn dumps(value: &PyValue) -> String {
     out
 }
 
-fn write_value(out: &mut String, value: &PyValue) {
+pub(crate) fn write_value(out: &mut String, value: &PyValue) {
     match value {
         PyValue::None => out.push_str("null"),
         PyValue::Bool(true) => out.push_str("true"),
@@ -335,7 +335,7 @@ fn write_value(out: &mut String, value: &PyValue) {
 }
 
 /// CPython's `encode_basestring_ascii`.
-fn write_str(out: &mut String, s: &str) {
+pub(crate) fn write_str(out: &mut String, s: &str) {
     use std::fmt::Write as _;
     out.push('"');
     // Printable ASCII other than `"` and `\` is copied in runs; everything else is escaped.

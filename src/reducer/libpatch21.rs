@@ -6,17 +6,27 @@
 //! fails (or, as often, does not fail) exactly as CPython would. Comments quote the
 //! reference line being reproduced where the correspondence is not obvious.
 use super::{Event, Handled};
-use crate::log::{Databag, Endpoint, Entry, HookKind};
+use crate::log::{Endpoint, Entry, HookKind};
+use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue, Settled};
 use crate::py::json;
 use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
-use crate::world::{PeerCache, Relation, State};
+use crate::world::{Memo, Relation, State};
+use imbl::{OrdMap, OrdSet};
 use std::sync::Arc;
 
-/// Run the consumer's handler for `entry` on the world it sees.
-pub fn handle(state: &State, entry: &Entry) -> Result<Handled, PyExc> {
+const SOURCES: &str = "sources";
+const TO_DELETE: &str = "sources_to_delete";
+
+/// Run the consumer's handler for `entry` on the world it sees. `memo` carries the
+/// per-relation derivations between steps (updated even when the hook fails: it records
+/// the world, not the outcome).
+///
+/// `memo: None` runs the reference statement by statement, every relation derived again
+/// on every `relation-changed`: the oracle the incremental path is tested against.
+pub fn handle(state: &State, entry: &Entry, memo: Option<&mut Memo>) -> Result<Handled, PyExc> {
     let mut tx = Tx::new(state);
     let emitted = match (entry.hook.endpoint, entry.hook.kind) {
-        (Endpoint::Source, HookKind::RelationChanged) => relation_changed(&mut tx)?,
+        (Endpoint::Source, HookKind::RelationChanged) => relation_changed(&mut tx, memo)?,
         (Endpoint::Source, HookKind::RelationDeparted) => relation_departed(&mut tx, entry)?,
         (Endpoint::Peer, HookKind::RelationChanged) => peer_changed(state),
         (_, HookKind::UpgradeCharm) => {
@@ -29,17 +39,14 @@ pub fn handle(state: &State, entry: &Entry) -> Result<Handled, PyExc> {
         peer: tx.peer,
         emitted,
         diagnostics: Vec::new(),
-        parsed: tx.written,
     })
 }
 
-/// The handler's view of the peer databag: reads parse the text, writes stage new text.
-/// Nothing reaches the state unless the whole handler returns `Ok`.
+/// The handler's view of the peer databag: reads parse the text (once per value), writes
+/// stage new values. Nothing reaches the state unless the whole handler returns `Ok`.
 struct Tx<'s> {
     state: &'s State,
-    peer: Option<Databag>,
-    /// What this handler wrote, parsed (the value it dumped).
-    written: PeerCache,
+    peer: Option<PeerBag>,
 }
 
 impl<'s> Tx<'s> {
@@ -47,78 +54,47 @@ impl<'s> Tx<'s> {
         Tx {
             state,
             peer: state.peer_data().cloned(),
-            written: PeerCache::default(),
         }
     }
 
-    /// `get_peer_data(key)`: `{}` without a peer relation or for an empty/missing value,
-    /// otherwise `json.loads` of the text.
-    fn get_peer_data(&self, key: &str) -> Result<PyValue, PyExc> {
-        match self.peer.as_ref().and_then(|bag| bag.get(key)) {
-            Some(text) if !text.is_empty() => {
-                let cached = self
-                    .written
-                    .get(key, text)
-                    .or_else(|| self.state.peer_parsed.get(key, text));
-                match cached {
-                    Some(v) => Ok((**v).clone()),
-                    None => json::loads(text),
-                }
-            }
-            _ => Ok(PyValue::Dict(PyDict::default())),
+    /// The value under `key` when the relation is visible and the value non-empty.
+    fn value(&self, key: &str) -> Option<PeerValue> {
+        self.peer
+            .as_ref()
+            .and_then(|bag| bag.get(key))
+            .filter(|v| !v.is_empty())
+            .cloned()
+    }
+
+    /// `get_peer_data(key)` as a document: `None` stands for the `{}` it returns without a
+    /// peer relation or for an empty/missing value.
+    fn get_doc(&self, key: &str) -> Result<Option<Doc>, PyExc> {
+        match self.value(key) {
+            Some(v) => v.doc().cloned().map(Some),
+            None => Ok(None),
         }
+    }
+
+    /// `get_peer_data(key)` as a Python value (a deep copy; the slow paths use it).
+    fn get_peer_data(&self, key: &str) -> Result<PyValue, PyExc> {
+        Ok(match self.get_doc(key)? {
+            Some(doc) => doc.to_py(),
+            None => PyValue::Dict(PyDict::default()),
+        })
     }
 
     /// `set_peer_data(key, data)`: `json.dumps`; skipped without a peer relation.
     fn set_peer_data(&mut self, key: &str, data: PyValue) {
         if let Some(bag) = &mut self.peer {
-            let text: Arc<str> = Arc::from(json::dumps(&data));
-            bag.insert(Arc::from(key), text.clone());
-            let (value, depth) = as_loaded(data);
-            // `loads` of text nested this deep raises instead: leave that to the real parse.
-            if depth < json::MAX_DEPTH {
-                self.written
-                    .0
-                    .insert(Arc::from(key), (text, Arc::new(value)));
-            }
+            bag.insert(Arc::from(key), PeerValue::written(data));
         }
     }
-}
 
-/// `data` as `json.loads(json.dumps(data))` returns it, with its nesting depth: `dumps`
-/// writes int keys as strings (a duplicate keeps its first position and its last value, as
-/// `loads` does); every other value reads back as it was written.
-fn as_loaded(data: PyValue) -> (PyValue, usize) {
-    match data {
-        PyValue::Dict(d) => {
-            let mut depth = 0;
-            let d = d
-                .into_iter()
-                .map(|(k, v)| {
-                    let k = match k {
-                        PyKey::Int(n) => PyKey::Str(Arc::from(n.to_string())),
-                        k => k,
-                    };
-                    let (v, dv) = as_loaded(v);
-                    depth = depth.max(dv);
-                    (k, v)
-                })
-                .collect();
-            (PyValue::Dict(d), depth + 1)
+    /// `set_peer_data(key, data)` for data already held as a document.
+    fn set_doc(&mut self, key: &str, doc: Doc) {
+        if let Some(bag) = &mut self.peer {
+            bag.insert(Arc::from(key), PeerValue::from_doc(doc));
         }
-        PyValue::List(items) => {
-            let mut depth = 0;
-            let items = items
-                .into_iter()
-                .map(|v| {
-                    let (v, dv) = as_loaded(v);
-                    depth = depth.max(dv);
-                    v
-                })
-                .collect();
-            (PyValue::List(items), depth + 1)
-        }
-        other => (other, 0),
     }
 }
 
@@ -131,19 +107,240 @@ fn key(text: &str) -> PyKey {
 }
 
 /// `_on_grafana_source_relation_changed`.
-fn relation_changed(tx: &mut Tx) -> Result<Vec<Event>, PyExc> {
+///
+/// The reference rebuilds `sources` from every relation and strikes each name it derives
+/// from `sources_to_delete`. When `sources_to_delete` is a list (or missing), that is done
+/// incrementally ([`relation_changed_fast`]): per-relation results are memoised and only the
+/// relations that changed since are derived again. Any other shape of `sources_to_delete`
+/// goes through [`relation_changed_exact`], the reference statement by statement. The two
+/// are checked against each other by the differential tests (`tests/incremental.rs`).
+fn relation_changed(tx: &mut Tx, memo: Option<&mut Memo>) -> Result<Vec<Event>, PyExc> {
     if tx.state.leader {
-        let mut sources = PyDict::default();
-        for (id, rel) in &tx.state.relations {
-            let source = get_source_config(tx, rel)?;
-            // `if source:` — None and the empty list are both skipped.
-            if let Some(list) = source.filter(|l| !l.is_empty()) {
-                sources.insert(PyKey::Int(*id as i64), PyValue::List(list));
-            }
+        // An unreadable `sources_to_delete` raises only once a relation reads it: the
+        // exact path keeps that order.
+        match (memo, tx.get_doc(TO_DELETE)) {
+            (Some(memo), Ok(None)) => relation_changed_fast(tx, memo, PList::default())?,
+            (Some(memo), Ok(Some(Doc::List(list)))) => relation_changed_fast(tx, memo, list)?,
+            _ => relation_changed_exact(tx)?,
         }
-        tx.set_peer_data("sources", PyValue::Dict(sources));
     }
     Ok(vec![Event::SourcesChanged])
+}
+
+/// [`relation_changed`] for the leader, statement by statement.
+fn relation_changed_exact(tx: &mut Tx) -> Result<(), PyExc> {
+    let mut sources = PyDict::default();
+    for (id, rel) in &tx.state.relations {
+        let source = get_source_config(tx, rel)?;
+        // `if source:` — None and the empty list are both skipped.
+        if let Some(list) = source.filter(|l| !l.is_empty()) {
+            sources.insert(PyKey::Int(*id as i64), PyValue::List(list));
+        }
+    }
+    tx.set_peer_data(SOURCES, PyValue::Dict(sources));
+    Ok(())
+}
+
+/// What `_get_source_config(rel)` gives for one relation, apart from its effect on
+/// `sources_to_delete`: the part that depends on the relation alone.
+#[derive(Clone)]
+enum RelResult {
+    /// It raises (before or while deriving its hosts).
+    Raises(PyExc),
+    /// `grafana_source_data` is falsy: `None`, and `sources_to_delete` is not touched.
+    Falsy,
+    /// The host entries (possibly none) and the name of each, in unit order.
+    Hosts {
+        list: Arc<PyValue>,
+        names: Vec<Arc<str>>,
+    },
+}
+
+/// [`RelResult`] of one relation: `_get_source_config` without `sources_to_delete`.
+fn derive(rel: &Relation) -> RelResult {
+    let text = rel
+        .app_data
+        .get("grafana_source_data")
+        .map_or("{}", |t| &**t);
+    let source_data = match json::loads(text) {
+        Ok(v) => v,
+        Err(e) => return RelResult::Raises(e),
+    };
+    if !source_data.truthy() {
+        return RelResult::Falsy;
+    }
+    let mut data = Vec::new();
+    let mut names = Vec::new();
+    for (unit_name, host_addr) in relation_hosts(rel) {
+        match host_entry(&source_data, unit_name, host_addr) {
+            Ok((entry, name)) => {
+                data.push(entry);
+                names.push(name);
+            }
+            Err(e) => return RelResult::Raises(e),
+        }
+    }
+    RelResult::Hosts {
+        list: Arc::new(PyValue::List(data)),
+        names,
+    }
+}
+
+/// The per-relation results of the leader's `relation-changed`, for the relations map it
+/// records; carried from step to step in [`Memo`], brought up to date by diffing that map
+/// against the current one (`imbl` skips the subtrees both share), so each step derives
+/// only the relations that changed.
+#[derive(Clone, Default)]
+pub struct DeriveCache {
+    /// The relations these results are for.
+    rels: OrdMap<u64, Relation>,
+    results: OrdMap<u64, Arc<RelResult>>,
+    /// Relations whose result raises.
+    raising: OrdSet<u64>,
+    /// How many relations have truthy `grafana_source_data` (and so rewrite
+    /// `sources_to_delete`).
+    truthy: usize,
+    /// `sources` as the leader writes it: `{id: hosts}` for non-empty host lists.
+    doc: PDict,
+    /// Every derived name, with its number of occurrences.
+    names: imbl::HashMap<Arc<str>, u32>,
+}
+
+impl DeriveCache {
+    /// Bring the cache to `rels`; returns the names whose count rose from zero.
+    fn update(&mut self, rels: &OrdMap<u64, Relation>) -> Vec<Arc<str>> {
+        use imbl::ordmap::DiffItem;
+        let mut risen = Vec::new();
+        let changes: Vec<(u64, Option<Relation>)> = self
+            .rels
+            .diff(rels)
+            .map(|d| match d {
+                DiffItem::Add(id, rel) => (*id, Some(rel.clone())),
+                DiffItem::Update { new: (id, rel), .. } => (*id, Some(rel.clone())),
+                DiffItem::Remove(id, _) => (*id, None),
+            })
+            .collect();
+        for (id, rel) in changes {
+            if let Some(old) = self.results.remove(&id) {
+                self.forget(id, &old);
+            }
+            if let Some(rel) = rel {
+                let result = derive(&rel);
+                self.learn(id, &result, &mut risen);
+                self.results.insert(id, Arc::new(result));
+            }
+        }
+        self.rels = rels.clone();
+        risen
+    }
+
+    fn forget(&mut self, id: u64, old: &RelResult) {
+        match old {
+            RelResult::Raises(_) => {
+                self.raising.remove(&id);
+            }
+            RelResult::Falsy => {}
+            RelResult::Hosts { list, names } => {
+                self.truthy -= 1;
+                if truthy_list(list) {
+                    self.doc.set_canonical(id, None);
+                }
+                for n in names {
+                    match self.names.get(n).copied() {
+                        Some(1) | None => {
+                            self.names.remove(n);
+                        }
+                        Some(c) => {
+                            self.names.insert(n.clone(), c - 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn learn(&mut self, id: u64, new: &RelResult, risen: &mut Vec<Arc<str>>) {
+        match new {
+            RelResult::Raises(_) => {
+                self.raising.insert(id);
+            }
+            RelResult::Falsy => {}
+            RelResult::Hosts { list, names } => {
+                self.truthy += 1;
+                if truthy_list(list) {
+                    self.doc
+                        .set_canonical(id, Some((Arc::from(id.to_string()), list.clone())));
+                }
+                for n in names {
+                    let c = self.names.get(n).copied().unwrap_or(0);
+                    if c == 0 {
+                        risen.push(n.clone());
+                    }
+                    self.names.insert(n.clone(), c + 1);
+                }
+            }
+        }
+    }
+}
+
+fn truthy_list(list: &PyValue) -> bool {
+    matches!(list, PyValue::List(items) if !items.is_empty())
+}
+
+/// [`relation_changed`] for the leader when `sources_to_delete` is a list: the same result
+/// as the reference, from the memoised per-relation results.
+///
+/// The reference strikes, relation by relation and unit by unit, the first occurrence of
+/// each derived name from `sources_to_delete`; altogether a name is struck
+/// min(occurrences in the list, occurrences derived) times, first occurrences first. Only
+/// names derived now can be struck, and a list this function wrote already had every such
+/// name struck ([`Settled`]): so only names newly derived, and the ones it left pending,
+/// need looking at.
+fn relation_changed_fast(tx: &mut Tx, memo: &mut Memo, mut list: PList) -> Result<(), PyExc> {
+    let mut cache = memo
+        .libpatch21
+        .as_deref()
+        .cloned()
+        .unwrap_or_default();
+    let names_before = cache.names.clone();
+    let risen = cache.update(&tx.state.relations);
+    let cache = Arc::new(cache);
+    memo.libpatch21 = Some(cache.clone());
+
+    // The first relation (in id order) that raises decides the outcome.
+    if let Some(id) = cache.raising.get_min() {
+        if let RelResult::Raises(e) = &*cache.results[id] {
+            return Err(*e);
+        }
+    }
+    if cache.truthy > 0 {
+        let candidates: Vec<Arc<str>> = match &list.settled {
+            Some(s) if s.names.ptr_eq(&names_before) => {
+                s.pending.iter().chain(&risen).cloned().collect()
+            }
+            _ => list.strings().cloned().collect(),
+        };
+        let mut pending = Vec::new();
+        for name in candidates {
+            let derived = cache.names.get(&name).copied().unwrap_or(0) as usize;
+            if derived == 0 {
+                continue;
+            }
+            for _ in 0..derived.min(list.count_str(&name)) {
+                list.remove_str(&name);
+            }
+            if list.count_str(&name) > 0 && !pending.contains(&name) {
+                pending.push(name);
+            }
+        }
+        list.settled = Some(Settled {
+            names: cache.names.clone(),
+            pending,
+        });
+        tx.set_doc(TO_DELETE, Doc::List(list));
+    }
+    tx.set_doc(SOURCES, Doc::Dict(cache.doc.clone()));
+    Ok(())
 }
 
 /// `_get_source_config(rel)`.
@@ -158,46 +355,56 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
         return Ok(None);
     }
     let mut data = Vec::new();
-    let mut sources_to_delete = tx.get_peer_data("sources_to_delete")?;
+    let mut sources_to_delete = tx.get_peer_data(TO_DELETE)?;
     for (unit_name, host_addr) in relation_hosts(rel) {
-        // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
-        //     source_data["application"], unit_name.split("/")[1])
-        let model = py::getitem_str(&source_data, "model")?.py_str();
-        let uuid = py::getitem_str(&source_data, "model_uuid")?.py_str();
-        let app = py::getitem_str(&source_data, "application")?.py_str();
-        let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
-        let unique_source_name = format!("juju_{model}_{uuid}_{app}_{suffix}");
-
-        let host = if py::match_word_scheme(host_addr) {
-            host_addr.to_string()
-        } else {
-            format!("http://{host_addr}")
-        };
-        let mut host_data = PyDict::default();
-        host_data.insert(key("unit"), s(unit_name));
-        host_data.insert(key("source_name"), s(&unique_source_name));
-        host_data.insert(
-            key("source_type"),
-            py::getitem_str(&source_data, "type")?.clone(),
-        );
-        host_data.insert(key("url"), s(&host));
-        for field in ["extra_fields", "secure_extra_fields"] {
-            if let Some(v) = py::get_str(&source_data, field)?.filter(|v| v.truthy()) {
-                host_data.insert(key(field), v.clone());
-            }
-        }
+        let (host_data, name) = host_entry(&source_data, unit_name, host_addr)?;
         // if host_data["source_name"] in sources_to_delete:
         //     sources_to_delete.remove(host_data["source_name"])
-        let name = s(&unique_source_name);
+        let name = PyValue::Str(name);
         if py::contains(&sources_to_delete, &name)? {
             list_remove(&mut sources_to_delete, &name)?;
         }
-        data.push(PyValue::Dict(host_data));
+        data.push(host_data);
     }
     // self.set_peer_data("sources_to_delete", list(sources_to_delete))
     let list = py::to_list(&sources_to_delete)?;
-    tx.set_peer_data("sources_to_delete", PyValue::List(list));
+    tx.set_peer_data(TO_DELETE, PyValue::List(list));
     Ok(Some(data))
+}
+
+/// One unit's entry of `_get_source_config`, and its `source_name`.
+fn host_entry(
+    source_data: &PyValue,
+    unit_name: &str,
+    host_addr: &str,
+) -> Result<(PyValue, Arc<str>), PyExc> {
+    // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
+    //     source_data["application"], unit_name.split("/")[1])
+    let model = py::getitem_str(source_data, "model")?.py_str();
+    let uuid = py::getitem_str(source_data, "model_uuid")?.py_str();
+    let app = py::getitem_str(source_data, "application")?.py_str();
+    let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
+    let unique_source_name: Arc<str> = Arc::from(format!("juju_{model}_{uuid}_{app}_{suffix}"));
+
+    let host = if py::match_word_scheme(host_addr) {
+        host_addr.to_string()
+    } else {
+        format!("http://{host_addr}")
+    };
+    let mut host_data = PyDict::default();
+    host_data.insert(key("unit"), s(unit_name));
+    host_data.insert(key("source_name"), PyValue::Str(unique_source_name.clone()));
+    host_data.insert(
+        key("source_type"),
+        py::getitem_str(source_data, "type")?.clone(),
+    );
+    host_data.insert(key("url"), s(&host));
+    for field in ["extra_fields", "secure_extra_fields"] {
+        if let Some(v) = py::get_str(source_data, field)?.filter(|v| v.truthy()) {
+            host_data.insert(key(field), v.clone());
+        }
+    }
+    Ok((PyValue::Dict(host_data), unique_source_name))
 }
 
 /// `_relation_hosts(rel)`: units whose `grafana_source_host` is set and non-empty.
@@ -245,18 +452,21 @@ fn relation_departed(tx: &mut Tx, entry: &Entry) -> Result<Vec<Event>, PyExc> {
     })
 }
 
-/// `_remove_source_from_datastore(event)`.
+/// `_remove_source_from_datastore(event)`, on the persistent `sources` document: O(the
+/// relation's entry), not O(every relation).
 fn remove_source_from_datastore(tx: &mut Tx, entry: &Entry) -> Result<bool, PyExc> {
     let rel_id = entry.relation.as_ref().map_or(0, |r| r.id);
-    let mut stored_sources = tx.get_peer_data("sources")?;
-    // stored_sources.pop(str(rel_id), None)
-    let removed_source = match &mut stored_sources {
-        PyValue::Dict(d) => d.shift_remove(&key(&rel_id.to_string())),
+    let mut stored_sources = match tx.get_doc(SOURCES)? {
+        // get_peer_data gave {}: pop finds nothing
+        None => return Ok(false),
+        Some(Doc::Dict(d)) => d,
         // list.pop takes at most one argument
-        PyValue::List(_) => return Err(PyExc::TypeError),
-        _ => return Err(PyExc::AttributeError),
+        Some(Doc::List(_)) => return Err(PyExc::TypeError),
+        Some(Doc::Other(_)) => return Err(PyExc::AttributeError),
     };
-    let Some(removed_source) = removed_source.filter(|v| v.truthy()) else {
+    // stored_sources.pop(str(rel_id), None)
+    let rel_key = rel_id.to_string();
+    let Some(removed_source) = stored_sources.remove(&rel_key).filter(|v| v.truthy()) else {
         return Ok(false);
     };
     match &entry.remote_unit {
@@ -274,15 +484,14 @@ fn remove_source_from_datastore(tx: &mut Tx, entry: &Entry) -> Result<bool, PyEx
             let dead_name = py::getitem_str(dead_unit, "source_name")?.clone();
             remove_source(tx, dead_name)?;
             // stored_sources[rel_id] = [dict(s) for s in removed_source if s["unit"] != ...]
+            // (an int key, appended: json.dumps writes it as the string popped above)
             let mut kept = Vec::new();
             for item in &items {
                 if !py::py_eq(py::getitem_str(item, "unit")?, &unit) {
                     kept.push(item.clone());
                 }
             }
-            if let PyValue::Dict(d) = &mut stored_sources {
-                d.insert(PyKey::Int(rel_id as i64), PyValue::List(kept));
-            }
+            stored_sources.insert(Arc::from(rel_key), Arc::new(PyValue::List(kept)));
         }
         None => {
             for host in py::to_list(&removed_source)? {
@@ -290,20 +499,34 @@ fn remove_source_from_datastore(tx: &mut Tx, entry: &Entry) -> Result<bool, PyEx
             }
         }
     }
-    tx.set_peer_data("sources", stored_sources);
+    tx.set_doc(SOURCES, Doc::Dict(stored_sources));
     Ok(true)
 }
 
 /// `_remove_source(source_name)`.
 fn remove_source(tx: &mut Tx, source_name: PyValue) -> Result<(), PyExc> {
     // self.get_peer_data("sources_to_delete") or []
-    let mut sources_to_delete = tx.get_peer_data("sources_to_delete")?;
-    if !sources_to_delete.truthy() {
-        sources_to_delete = PyValue::List(Vec::new());
-    }
-    if !py::contains(&sources_to_delete, &source_name)? {
-        list_append(&mut sources_to_delete, source_name)?;
-        tx.set_peer_data("sources_to_delete", sources_to_delete);
+    let mut list = match tx.get_doc(TO_DELETE)? {
+        None => PList::default(),
+        Some(doc) if !doc.truthy() => PList::default(),
+        Some(Doc::List(list)) => list,
+        Some(doc) => {
+            // A truthy dict, string or number: Python's own rules, on a copy.
+            let mut sources_to_delete = doc.to_py();
+            if !py::contains(&sources_to_delete, &source_name)? {
+                list_append(&mut sources_to_delete, source_name)?;
+                tx.set_peer_data(TO_DELETE, sources_to_delete);
+            }
+            return Ok(());
+        }
+    };
+    let present = match &source_name {
+        PyValue::Str(name) => list.contains_str(name),
+        other => list.iter().any(|x| py::py_eq_member(x, other)),
+    };
+    if !present {
+        list.push(source_name);
+        tx.set_doc(TO_DELETE, Doc::List(list));
     }
     Ok(())
 }
@@ -324,8 +547,8 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
     }
     // _set_default_data()
     for (k, default) in [
-        ("sources", PyValue::Dict(PyDict::default())),
-        ("sources_to_delete", PyValue::List(Vec::new())),
+        (SOURCES, PyValue::Dict(PyDict::default())),
+        (TO_DELETE, PyValue::List(Vec::new())),
     ] {
         if !tx.get_peer_data(k)?.truthy() {
             tx.set_peer_data(k, default);

@@ -10,7 +10,8 @@
 //!
 //! Reducers are pure: no I/O, no clock, no randomness. Everything they read is in the
 //! state or the entry.
-use crate::log::{Databag, Entry};
+use crate::log::Entry;
+use crate::peer::PeerBag;
 use crate::py::PyExc;
 use crate::world::{apply_world, Peer, State};
 
@@ -78,18 +79,16 @@ pub struct Diagnostic {
 #[derive(Clone, Default)]
 pub struct Handled {
     /// The peer databag it leaves; `None` when the peer relation is not visible.
-    pub peer: Option<Databag>,
+    pub peer: Option<PeerBag>,
     pub emitted: Vec<Event>,
     pub diagnostics: Vec<Diagnostic>,
-    /// Parsed values of what the handler wrote (see [`crate::world::PeerCache`]).
-    pub parsed: crate::world::PeerCache,
 }
 
 /// `Debug` shows the peer databag as keys and sizes (it holds `secure_extra_fields`).
 impl std::fmt::Debug for Handled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handled")
-            .field("peer", &self.peer.as_ref().map(crate::world::redacted))
+            .field("peer", &self.peer)
             .field("emitted", &self.emitted)
             .field("diagnostics", &self.diagnostics)
             .finish()
@@ -118,20 +117,30 @@ pub struct Step {
 
 /// Fold one entry. `before` is not modified; `Step::after` shares structure with it.
 pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
+    fold(profile, before, entry, true)
+}
+
+/// [`step`] without memoisation: every handler recomputes what the reference recomputes.
+/// Slow (O(world) per step) and equal to [`step`] by construction; differential tests and
+/// fuzz targets use it as the oracle for the incremental fold.
+pub fn step_exact(profile: Profile, before: &State, entry: &Entry) -> Step {
+    fold(profile, before, entry, false)
+}
+
+fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> Step {
     let mut seen = before.clone();
     apply_world(&mut seen, entry);
+    let mut memo = seen.memo.clone();
     let handled = match profile {
-        Profile::Libpatch21 => libpatch21::handle(&seen, entry),
+        Profile::Libpatch21 => libpatch21::handle(&seen, entry, incremental.then_some(&mut memo)),
         Profile::Verified => Ok(verified::handle(&seen, entry)),
     };
     let mut after = seen.clone();
+    after.memo = memo;
     let effects = match handled {
         Ok(h) => {
             if let (Peer::Visible(bag), Some(new)) = (&mut after.peer, h.peer) {
                 *bag = new;
-                for (k, v) in h.parsed.0 {
-                    after.peer_parsed.0.insert(k, v);
-                }
             }
             Effects {
                 outcome: Ok(()),

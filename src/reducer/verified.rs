@@ -4,7 +4,8 @@
 //! writes them, with the deletion list completed, only when the text changes. Malformed
 //! remote data isolates its relation or unit with a [`Diagnostic`]; nothing here raises.
 use super::{Diagnostic, Event, Handled};
-use crate::log::{Databag, Endpoint, Entry, HookKind};
+use crate::log::{Endpoint, Entry, HookKind};
+use crate::peer::{PeerBag, PeerValue};
 use crate::py::{self, json, PyDict, PyKey, PyValue};
 use crate::world::{Relation, State, UnitName};
 use std::collections::BTreeSet;
@@ -62,10 +63,10 @@ fn entry_names(entries: &PyValue) -> Vec<Arc<str>> {
 }
 
 /// Lenient read of a JSON peer value; `None` when missing, empty or unreadable.
-fn peer_json(bag: &Databag, k: &str) -> Option<PyValue> {
+fn peer_json(bag: &PeerBag, k: &str) -> Option<PyValue> {
     bag.get(k)
         .filter(|t| !t.is_empty())
-        .and_then(|t| json::loads(t).ok())
+        .and_then(|t| t.doc().ok().map(|d| d.to_py()))
 }
 
 /// Every name a legacy `StoredState` knew: its `sources_to_delete` and the names of its
@@ -101,7 +102,7 @@ fn legacy_names(stored: &PyValue) -> Vec<Arc<str>> {
 /// `legacy`: names from a legacy `StoredState` (upgrade), treated as once provisioned.
 fn reconcile(
     state: &State,
-    bag: &mut Databag,
+    bag: &mut PeerBag,
     legacy: Vec<Arc<str>>,
 ) -> (Vec<Event>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
@@ -174,9 +175,9 @@ fn rel_id_of(k: &PyKey) -> u64 {
 
 /// Write `value` under `k` unless the text would not change. A missing key counts as the
 /// empty value, so a leader with nothing to say writes nothing.
-fn write_if_changed(bag: &mut Databag, k: &str, value: &PyValue) -> bool {
+fn write_if_changed(bag: &mut PeerBag, k: &str, value: &PyValue) -> bool {
     let text = json::dumps(value);
-    let current = bag.get(k).map(|t| &**t);
+    let current = bag.get(k).map(|t| &**t.text());
     let unchanged = match current {
         Some(t) => *t == *text,
         None => !value.truthy(),
@@ -184,7 +185,7 @@ fn write_if_changed(bag: &mut Databag, k: &str, value: &PyValue) -> bool {
     if unchanged {
         return false;
     }
-    bag.insert(Arc::from(k), Arc::from(text));
+    bag.insert(Arc::from(k), PeerValue::from_text(Arc::from(text)));
     true
 }
 

@@ -1,0 +1,556 @@
+//! Peer databag values: the text Juju stores, and the structure it stands for.
+//!
+//! The consumer keeps its state in two JSON texts in the peer application databag
+//! (`sources`, `sources_to_delete`) and the reference rewrites them whole on most hooks.
+//! Writing and re-reading that text on every step would make every step cost the size of the
+//! world. A [`PeerValue`] therefore holds either the text (read from a log) or the parsed
+//! document a handler wrote, and produces the other side on demand, once:
+//!
+//! - text → document: `json.loads` ([`crate::py::json::loads`]), kept as a [`Doc`];
+//! - document → text: `json.dumps` of it, byte for byte what the reference writes.
+//!
+//! Documents are persistent ([`PDict`], [`PList`]): a handler that changes one relation's
+//! entry shares everything else with the value before, so a step costs what it changed and a
+//! kept snapshot costs what it changed too.
+//!
+//! ```
+//! use grafana_source::peer::PeerValue;
+//! let v = PeerValue::from_text("{\"3\": [], \"1\": [1]}".into());
+//! let doc = v.doc().unwrap();
+//! assert_eq!(doc.to_py().py_repr(), "{'3': [], '1': [1]}");
+//! let w = PeerValue::from_doc(doc.clone());
+//! assert_eq!(&**w.text(), "{\"3\": [], \"1\": [1]}");
+//! assert_eq!(v, w);
+//! ```
+use crate::py::json::{self, MAX_DEPTH};
+use crate::py::{PyDict, PyExc, PyKey, PyValue};
+use imbl::OrdMap;
+use std::sync::{Arc, OnceLock};
+
+/// The peer application databag: key → value.
+pub type PeerBag = OrdMap<Arc<str>, PeerValue>;
+
+/// A peer databag value. Cloning is O(1); equality is equality of the texts (with a pointer
+/// shortcut), as Juju compares databags.
+#[derive(Clone)]
+pub struct PeerValue(Arc<Inner>);
+
+struct Inner {
+    text: OnceLock<Arc<str>>,
+    doc: OnceLock<Result<Doc, PyExc>>,
+}
+
+impl PeerValue {
+    /// A value as Juju hands it over: text, parsed when first read.
+    pub fn from_text(text: Arc<str>) -> Self {
+        let inner = Inner {
+            text: OnceLock::from(text),
+            doc: OnceLock::new(),
+        };
+        PeerValue(Arc::new(inner))
+    }
+
+    /// A value a handler wrote: `doc` must be what `json.loads` gives back for its text
+    /// (string keys, no duplicates; see [`PeerValue::written`]). Its text is dumped when
+    /// first read.
+    pub fn from_doc(doc: Doc) -> Self {
+        let inner = Inner {
+            text: OnceLock::new(),
+            doc: OnceLock::from(Ok(doc)),
+        };
+        PeerValue(Arc::new(inner))
+    }
+
+    /// `json.dumps(value)` as the reference's `set_peer_data` writes it. The document is
+    /// kept when reading the text back gives exactly it; otherwise (an `int` key equal to a
+    /// `str` key, or nesting `loads` refuses) the text is kept and parsed when read.
+    pub fn written(value: PyValue) -> Self {
+        match as_loaded(&value) {
+            Some((loaded, depth)) if depth < MAX_DEPTH => PeerValue::from_doc(Doc::from_py(loaded)),
+            _ => PeerValue::from_text(Arc::from(json::dumps(&value))),
+        }
+    }
+
+    /// The text, dumped from the document on first use.
+    pub fn text(&self) -> &Arc<str> {
+        self.0.text.get_or_init(|| {
+            let doc = self.0.doc.get().and_then(|d| d.as_ref().ok());
+            let mut out = String::new();
+            if let Some(doc) = doc {
+                doc.write_json(&mut out);
+            }
+            Arc::from(out)
+        })
+    }
+
+    /// Whether the text is empty (only text from a log can be).
+    pub fn is_empty(&self) -> bool {
+        match self.0.text.get() {
+            Some(t) => t.is_empty(),
+            None => false,
+        }
+    }
+
+    /// Whether the text is already materialised (for tests and memory accounting).
+    pub fn has_text(&self) -> bool {
+        self.0.text.get().is_some()
+    }
+
+    /// `json.loads` of the text, parsed on first use.
+    pub fn doc(&self) -> Result<&Doc, PyExc> {
+        self.0
+            .doc
+            .get_or_init(|| json::loads(self.text()).map(Doc::from_py))
+            .as_ref()
+            .map_err(|e| *e)
+    }
+
+    /// The same object (cheap; `false` says nothing about the texts).
+    pub fn ptr_eq(&self, other: &PeerValue) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The text's length in bytes.
+    pub fn len(&self) -> usize {
+        self.text().len()
+    }
+}
+
+impl PartialEq for PeerValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other) || self.text() == other.text()
+    }
+}
+
+/// Values hold `secure_extra_fields`: debug output shows whether the text is materialised,
+/// never its content.
+impl std::fmt::Debug for PeerValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.text.get() {
+            Some(t) => write!(f, "<{} bytes>", t.len()),
+            None => f.write_str("<document>"),
+        }
+    }
+}
+
+impl std::hash::Hash for PeerValue {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.text().hash(h);
+    }
+}
+
+/// The texts of a peer databag (materialising each).
+pub fn bag_texts(bag: &PeerBag) -> crate::log::Databag {
+    bag.iter().map(|(k, v)| (k.clone(), v.text().clone())).collect()
+}
+
+/// A databag of texts (a log's `app_data`) as peer values.
+pub fn bag_from_texts(bag: &crate::log::Databag) -> PeerBag {
+    bag.iter()
+        .map(|(k, v)| (k.clone(), PeerValue::from_text(v.clone())))
+        .collect()
+}
+
+/// `value` as `json.loads(json.dumps(value))` returns it, with its nesting depth; `None`
+/// when the round trip is not exact structure for structure (an `int` key and a `str` key
+/// that dump to the same text: `loads` would merge them).
+fn as_loaded(value: &PyValue) -> Option<(PyValue, usize)> {
+    match value {
+        PyValue::Dict(d) => {
+            let mut depth = 0;
+            let mut out = PyDict::with_capacity_and_hasher(d.len(), Default::default());
+            for (k, v) in d {
+                let k = match k {
+                    PyKey::Int(n) => PyKey::Str(Arc::from(n.to_string())),
+                    k => k.clone(),
+                };
+                let (v, dv) = as_loaded(v)?;
+                depth = depth.max(dv);
+                if out.insert(k, v).is_some() {
+                    return None;
+                }
+            }
+            Some((PyValue::Dict(out), depth + 1))
+        }
+        PyValue::List(items) => {
+            let mut depth = 0;
+            let mut out = Vec::with_capacity(items.len());
+            for v in items {
+                let (v, dv) = as_loaded(v)?;
+                depth = depth.max(dv);
+                out.push(v);
+            }
+            Some((PyValue::List(out), depth + 1))
+        }
+        other => Some((other.clone(), 0)),
+    }
+}
+
+/// A parsed peer value.
+#[derive(Clone)]
+pub enum Doc {
+    /// A JSON object.
+    Dict(PDict),
+    /// A JSON array.
+    List(PList),
+    /// Anything else (a string, a number, `null`, a boolean).
+    Other(Arc<PyValue>),
+}
+
+impl Doc {
+    /// From a value as `json.loads` returns it (only `str` keys).
+    pub fn from_py(value: PyValue) -> Doc {
+        match value {
+            PyValue::Dict(d) => {
+                let mut out = PDict::default();
+                for (k, v) in d {
+                    let k = match k {
+                        PyKey::Str(s) => s,
+                        PyKey::Int(n) => Arc::from(n.to_string()),
+                    };
+                    out.insert(k, Arc::new(v));
+                }
+                Doc::Dict(out)
+            }
+            PyValue::List(items) => Doc::List(items.into_iter().collect()),
+            other => Doc::Other(Arc::new(other)),
+        }
+    }
+
+    /// The Python value (a deep copy: O(size); the slow paths use it).
+    pub fn to_py(&self) -> PyValue {
+        match self {
+            Doc::Dict(d) => PyValue::Dict(
+                d.iter()
+                    .map(|(k, v)| (PyKey::Str(k.clone()), (**v).clone()))
+                    .collect(),
+            ),
+            Doc::List(l) => PyValue::List(l.iter().cloned().collect()),
+            Doc::Other(v) => (**v).clone(),
+        }
+    }
+
+    /// Python truthiness.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Doc::Dict(d) => !d.is_empty(),
+            Doc::List(l) => !l.is_empty(),
+            Doc::Other(v) => v.truthy(),
+        }
+    }
+
+    /// `json.dumps` of the document.
+    pub fn write_json(&self, out: &mut String) {
+        match self {
+            Doc::Dict(d) => {
+                out.push('{');
+                for (n, (k, v)) in d.iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(", ");
+                    }
+                    json::write_str(out, k);
+                    out.push_str(": ");
+                    json::write_value(out, v);
+                }
+                out.push('}');
+            }
+            Doc::List(l) => {
+                out.push('[');
+                for (n, v) in l.iter().enumerate() {
+                    if n > 0 {
+                        out.push_str(", ");
+                    }
+                    json::write_value(out, v);
+                }
+                out.push(']');
+            }
+            Doc::Other(v) => json::write_value(out, v),
+        }
+    }
+}
+
+/// A position in a [`PDict`]: entries iterate in ascending position.
+pub type Pos = u128;
+
+/// Positions at and above this are for keys appended out of their canonical place.
+const APPENDED: Pos = 1 << 64;
+
+/// The relation id a key names when it is the canonical decimal of one (`"0"`, `"17"`).
+pub fn canonical_id(key: &str) -> Option<u64> {
+    let b = key.as_bytes();
+    if b.is_empty() || b.len() > 20 || (b.len() > 1 && b[0] == b'0') {
+        return None;
+    }
+    if !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    key.parse().ok()
+}
+
+/// One entry of a [`PDict`]. Equality is identity: two slots are equal when they hold the
+/// very same key and value objects (what a diff of two snapshots needs).
+#[derive(Clone)]
+pub struct Slot {
+    pub key: Arc<str>,
+    pub value: Arc<PyValue>,
+}
+
+impl PartialEq for Slot {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.key, &other.key) && Arc::ptr_eq(&self.value, &other.value)
+    }
+}
+
+/// A persistent, insertion-ordered dict with `str` keys (a parsed JSON object).
+///
+/// A key that is the canonical decimal of a relation id sits at position `id` while that
+/// keeps insertion order (the `sources` documents the leader writes: ascending relation ids);
+/// any other key is appended after every position in use and found through `moved`. Lookups,
+/// inserts and removals are O(log n); snapshots share structure.
+#[derive(Clone, Default)]
+pub struct PDict {
+    entries: OrdMap<Pos, Slot>,
+    /// Keys not at their canonical position, with the position they are at.
+    moved: OrdMap<Arc<str>, Pos>,
+}
+
+impl PDict {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in dict order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<PyValue>)> {
+        self.entries.values().map(|s| (&s.key, &s.value))
+    }
+
+    /// The entries by position (for diffs between snapshots).
+    pub fn slots(&self) -> &OrdMap<Pos, Slot> {
+        &self.entries
+    }
+
+    fn pos_of(&self, key: &str) -> Option<Pos> {
+        if let Some(p) = self.moved.get(key) {
+            return Some(*p);
+        }
+        let id = canonical_id(key)? as Pos;
+        self.entries
+            .get(&id)
+            .filter(|s| &*s.key == key)
+            .map(|_| id)
+    }
+
+    /// `d.get(key)`.
+    pub fn get(&self, key: &str) -> Option<&Arc<PyValue>> {
+        self.pos_of(key).and_then(|p| self.entries.get(&p)).map(|s| &s.value)
+    }
+
+    /// `d[key] = value`: in place when the key exists, else appended.
+    pub fn insert(&mut self, key: Arc<str>, value: Arc<PyValue>) {
+        if let Some(p) = self.pos_of(&key) {
+            let key = self.entries[&p].key.clone();
+            self.entries.insert(p, Slot { key, value });
+            return;
+        }
+        let last = self.entries.get_max().map(|(p, _)| *p);
+        match canonical_id(&key).map(|id| id as Pos) {
+            Some(id) if last.is_none_or(|l| id > l) => {
+                self.entries.insert(id, Slot { key, value });
+            }
+            _ => {
+                let p = last.map_or(APPENDED, |l| (l + 1).max(APPENDED));
+                self.moved.insert(key.clone(), p);
+                self.entries.insert(p, Slot { key, value });
+            }
+        }
+    }
+
+    /// `d.pop(key, None)`.
+    pub fn remove(&mut self, key: &str) -> Option<Arc<PyValue>> {
+        let p = self.pos_of(key)?;
+        self.moved.remove(key);
+        self.entries.remove(&p).map(|s| s.value)
+    }
+
+    /// Set the entry of relation `id` at its canonical position (the leader's derived
+    /// document, whose keys are all canonical and ascending); `None` removes it.
+    pub(crate) fn set_canonical(&mut self, id: u64, value: Option<(Arc<str>, Arc<PyValue>)>) {
+        debug_assert!(self.moved.is_empty());
+        match value {
+            Some((key, value)) => {
+                self.entries.insert(id as Pos, Slot { key, value });
+            }
+            None => {
+                self.entries.remove(&(id as Pos));
+            }
+        }
+    }
+}
+
+/// One item of a [`PList`]; equality is Python membership equality (`in`), so that a diff of
+/// two snapshots reports changed items.
+#[derive(Clone, Debug)]
+pub struct Item(pub PyValue);
+
+impl PartialEq for Item {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (PyValue::Str(a), PyValue::Str(b)) => a == b,
+            (a, b) => json::dumps(a) == json::dumps(b),
+        }
+    }
+}
+
+/// A persistent list (a parsed JSON array) with an index of its string items, so that
+/// `name in l`, `l.append(name)` and `l.remove(name)` cost O(log n) for the names
+/// `sources_to_delete` holds.
+#[derive(Clone, Default)]
+pub struct PList {
+    items: OrdMap<u64, Item>,
+    /// Positions of each string item, ascending.
+    strings: imbl::HashMap<Arc<str>, Arc<[u64]>>,
+    /// Settlement against a leader's derived names (see `reducer::libpatch21`).
+    pub(crate) settled: Option<Settled>,
+}
+
+/// What a leader's `relation-changed` last established about a [`PList`]: no string item
+/// is a name in `names` except the ones in `pending` (appended since, or left over because
+/// the list held more copies than the world has).
+#[derive(Clone)]
+pub(crate) struct Settled {
+    pub names: imbl::HashMap<Arc<str>, u32>,
+    pub pending: Vec<Arc<str>>,
+}
+
+impl FromIterator<PyValue> for PList {
+    fn from_iter<I: IntoIterator<Item = PyValue>>(iter: I) -> Self {
+        let mut l = PList::default();
+        for v in iter {
+            l.push(v);
+        }
+        l
+    }
+}
+
+impl PList {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &PyValue> {
+        self.items.values().map(|i| &i.0)
+    }
+
+    /// The items by position (for diffs between snapshots).
+    pub fn items(&self) -> &OrdMap<u64, Item> {
+        &self.items
+    }
+
+    /// `l.append(v)`.
+    pub fn push(&mut self, v: PyValue) {
+        let p = self.items.get_max().map_or(0, |(p, _)| p + 1);
+        if let PyValue::Str(s) = &v {
+            let mut at: Vec<u64> = self.strings.get(s).map(|a| a.to_vec()).unwrap_or_default();
+            at.push(p);
+            self.strings.insert(s.clone(), at.into());
+            if let Some(settled) = &mut self.settled {
+                settled.pending.push(s.clone());
+            }
+        }
+        self.items.insert(p, Item(v));
+    }
+
+    /// How many items are the string `s`.
+    pub fn count_str(&self, s: &str) -> usize {
+        self.strings.get(s).map_or(0, |a| a.len())
+    }
+
+    /// Whether the string `s` is an item (Python `s in l` for a `str`).
+    pub fn contains_str(&self, s: &str) -> bool {
+        self.strings.contains_key(s)
+    }
+
+    /// The distinct string items.
+    pub fn strings(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.strings.keys()
+    }
+
+    /// `l.remove(s)` for a string present: drops its first occurrence.
+    pub fn remove_str(&mut self, s: &str) -> bool {
+        let Some(at) = self.strings.get(s).cloned() else {
+            return false;
+        };
+        self.items.remove(&at[0]);
+        if at.len() == 1 {
+            self.strings.remove(s);
+        } else {
+            self.strings.insert(Arc::from(s), at[1..].into());
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(text: &str) {
+        let v = PeerValue::from_text(text.into());
+        let doc = v.doc().unwrap().clone();
+        let w = PeerValue::from_doc(doc);
+        assert_eq!(&**w.text(), text);
+    }
+
+    #[test]
+    fn dumped_documents_reproduce_canonical_text() {
+        roundtrip("{\"1\": [{\"a\": 1}], \"10\": [], \"2\": \"x\"}");
+        roundtrip("{\"b\": 1, \"a\": 2, \"07\": 3, \"7\": 4}");
+        roundtrip("[\"a\", 1, \"a\", null, {\"k\": [1.5, NaN]}]");
+        roundtrip("\"\\u00e9\"");
+        roundtrip("{}");
+        roundtrip("[]");
+    }
+
+    #[test]
+    fn dict_keeps_insertion_order_through_pops_and_appends() {
+        let mut d = PDict::default();
+        for k in ["3", "5", "4", "x", "9"] {
+            d.insert(k.into(), Arc::new(PyValue::None));
+        }
+        assert!(d.remove("5").is_some());
+        d.insert("5".into(), Arc::new(PyValue::Bool(true)));
+        d.insert("3".into(), Arc::new(PyValue::Bool(false)));
+        let keys: Vec<&str> = d.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(keys, ["3", "4", "x", "9", "5"]);
+        assert!(d.get("05").is_none());
+        assert!(matches!(**d.get("5").unwrap(), PyValue::Bool(true)));
+    }
+
+    #[test]
+    fn list_removes_first_occurrence() {
+        let s = |t: &str| PyValue::Str(t.into());
+        let mut l: PList = [s("a"), s("b"), s("a"), PyValue::None].into_iter().collect();
+        assert!(l.remove_str("a"));
+        assert_eq!(l.count_str("a"), 1);
+        let text = PeerValue::from_doc(Doc::List(l)).text().clone();
+        assert_eq!(&*text, "[\"b\", \"a\", null]");
+    }
+
+    #[test]
+    fn written_values_keep_text_when_keys_merge() {
+        let mut d = PyDict::default();
+        d.insert(PyKey::Str("1".into()), PyValue::None);
+        d.insert(PyKey::Int(1), PyValue::Bool(true));
+        let v = PeerValue::written(PyValue::Dict(d));
+        assert_eq!(&**v.text(), "{\"1\": null, \"1\": true}");
+        assert_eq!(v.doc().unwrap().to_py().py_repr(), "{'1': True}");
+    }
+}
