@@ -13,7 +13,7 @@
 use crate::log::Entry;
 use crate::py::{self, PyValue};
 use crate::reducer::Effects;
-use crate::render::{RenderResult, Rendered};
+use crate::render::{py_has_dollar, RenderResult, Rendered};
 use crate::world::State;
 
 /// A named property that must hold after every step.
@@ -175,75 +175,96 @@ fn delete_names(state: &State) -> Vec<PyValue> {
         .unwrap_or_default()
 }
 
-/// Whether a value, keys included, holds a `$` anywhere.
-fn has_dollar(v: &PyValue) -> bool {
-    match v {
-        PyValue::Str(s) => s.contains('$'),
-        PyValue::List(items) => items.iter().any(has_dollar),
-        PyValue::Dict(d) => d.iter().any(|(k, v)| {
-            matches!(k, crate::py::PyKey::Str(s) if s.contains('$')) || has_dollar(v)
-        }),
-        _ => false,
-    }
-}
-
 /// Names of the datasources (and deletions) whose provisioning entry holds a `$`.
 fn dollar_names(r: &Rendered) -> Vec<PyValue> {
-    let provisioned = r.datasources.iter().filter(|d| {
-        [&d.name, &d.source_type, &d.url]
-            .into_iter()
-            .any(has_dollar)
-            || d.json_data.as_ref().is_some_and(has_dollar)
-            || d.secure_json_data.as_ref().is_some_and(has_dollar)
-    });
-    provisioned
+    r.datasources
+        .iter()
+        .filter(|d| d.has_dollar())
         .map(|d| d.name.clone())
-        .chain(r.delete.iter().filter(|n| has_dollar(n)).cloned())
+        .chain(r.delete.iter().filter(|n| py_has_dollar(n)).cloned())
         .collect()
 }
 
+/// Whether `name` is provisioned in `r` (membership as Python's `in`).
+fn provisioned(r: &Rendered, name: &PyValue) -> bool {
+    match name {
+        PyValue::Str(s) => r.agg.names.contains_key(s),
+        other => r
+            .datasources
+            .iter()
+            .any(|d| py::py_eq_member(&d.name, other)),
+    }
+}
+
+/// Whether `name` is in `r`'s `deleteDatasources`.
+fn deleted(r: &Rendered, name: &PyValue) -> bool {
+    match name {
+        PyValue::Str(s) => r.delete.contains_str(s),
+        other => r.delete.iter().any(|d| py::py_eq_member(d, other)),
+    }
+}
+
 /// Evaluate every invariant on one step; violations come in [`Invariant::ALL`] order.
+///
+/// Each render carries [`crate::render::Aggregates`] (name counts, duplicates, overlap,
+/// bad urls, dollars) brought over from the render before, so a step costs what it
+/// changed: stale names are looked for only in the runs of datasources that were rendered
+/// anew, and the state properties are read from counts; names are listed (a full pass)
+/// only when a count says a violation holds.
 pub fn check(view: &StepView) -> Vec<Violation> {
+    use imbl::ordmap::DiffItem;
     let mut out = Vec::new();
     let mut add = |invariant, names: Vec<PyValue>| out.push(Violation { invariant, names });
 
     let after_ok = view.rendered_after.as_ref().ok();
-    // One pass over what is provisioned now: the set of names, and the names seen twice.
-    let (mut now, mut dup_seen, mut dup) = (NameSet::default(), NameSet::default(), Vec::new());
-    for d in after_ok.iter().flat_map(|r| &r.datasources) {
-        if !now.insert(&d.name) && dup_seen.insert(&d.name) {
-            dup.push(d.name.clone());
-        }
-    }
-    let deleted: NameSet = after_ok.iter().flat_map(|r| &r.delete).collect();
     if let (Ok(before), Some(after)) = (view.rendered_before, after_ok) {
         // A reused render is the same object: nothing it provisioned can have gone.
         if !std::sync::Arc::ptr_eq(before, after) {
-            let stale: Vec<PyValue> = before
-                .datasources
-                .iter()
-                .map(|d| &d.name)
-                .filter(|n| !now.contains(n) && !deleted.contains(n))
-                .cloned()
-                .collect();
+            let mut stale = Vec::new();
+            for d in before.datasources.segments().diff(after.datasources.segments()) {
+                let gone = match d {
+                    DiffItem::Remove(_, seg) | DiffItem::Update { old: (_, seg), .. } => seg,
+                    DiffItem::Add(..) => continue,
+                };
+                stale.extend(
+                    gone.0
+                        .iter()
+                        .map(|d| &d.name)
+                        .filter(|n| !provisioned(after, n) && !deleted(after, n))
+                        .cloned(),
+                );
+            }
             if !stale.is_empty() {
                 add(Invariant::StaleDatasource, stale);
             }
         }
     }
     if let Some(after) = after_ok {
-        let overlap: Vec<PyValue> = after
-            .datasources
-            .iter()
-            .map(|d| &d.name)
-            .filter(|n| deleted.contains(n))
-            .cloned()
-            .collect();
-        if !overlap.is_empty() {
-            add(Invariant::DeleteOverlap, overlap);
+        let odd = after.agg.odd_names > 0;
+        if odd || after.agg.overlap > 0 {
+            let overlap: Vec<PyValue> = after
+                .datasources
+                .iter()
+                .map(|d| &d.name)
+                .filter(|n| deleted(after, n))
+                .cloned()
+                .collect();
+            if !overlap.is_empty() {
+                add(Invariant::DeleteOverlap, overlap);
+            }
         }
-        if !dup.is_empty() {
-            add(Invariant::DuplicateName, dup);
+        if odd || after.agg.dups > 0 {
+            // One pass: the names seen a second time, in the order of that second time.
+            let (mut now, mut dup_seen, mut dup) =
+                (NameSet::default(), NameSet::default(), Vec::new());
+            for d in &after.datasources {
+                if !now.insert(&d.name) && dup_seen.insert(&d.name) {
+                    dup.push(d.name.clone());
+                }
+            }
+            if !dup.is_empty() {
+                add(Invariant::DuplicateName, dup);
+            }
         }
     }
     if !view.seen.leader && view.seen.peer_data() != view.after.peer_data() {
@@ -252,24 +273,17 @@ pub fn check(view: &StepView) -> Vec<Violation> {
     if view.effects.outcome.is_err() {
         add(Invariant::HookFailed, Vec::new());
     }
-    if let Ok(after) = view.rendered_after {
+    if let Some(after) = after_ok.filter(|r| r.agg.bad_urls > 0) {
         let bad: Vec<PyValue> = after
             .datasources
             .iter()
             .filter(|d| !matches!(&d.url, PyValue::Str(u) if has_rfc3986_scheme(u)))
             .map(|d| d.name.clone())
             .collect();
-        if !bad.is_empty() {
-            add(Invariant::UrlWithoutScheme, bad);
-        }
+        add(Invariant::UrlWithoutScheme, bad);
     }
-    if let Ok(r) = view.rendered_after {
-        if !r.dollars_escaped {
-            let names = dollar_names(r);
-            if !names.is_empty() {
-                add(Invariant::UnescapedDollar, names);
-            }
-        }
+    if let Some(r) = after_ok.filter(|r| !r.dollars_escaped && r.agg.dollars > 0) {
+        add(Invariant::UnescapedDollar, dollar_names(r));
     }
     let departing_self = match (&view.entry.departing_unit, &view.after.unit) {
         (Some(d), Some(me)) => d == me,

@@ -426,6 +426,20 @@ pub(crate) struct Settled {
     pub pending: Vec<Arc<str>>,
 }
 
+impl std::fmt::Debug for PList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a PList {
+    type Item = &'a PyValue;
+    type IntoIter = Box<dyn Iterator<Item = &'a PyValue> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
 impl FromIterator<PyValue> for PList {
     fn from_iter<I: IntoIterator<Item = PyValue>>(iter: I) -> Self {
         let mut l = PList::default();

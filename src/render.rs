@@ -7,8 +7,10 @@
 //! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
 //! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
 //! When that code raises, the render fails with the Python exception it raises.
+use crate::peer::{Doc, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::Profile;
+use imbl::OrdMap;
 use crate::world::State;
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -46,13 +48,243 @@ impl std::fmt::Debug for Datasource {
     }
 }
 
+/// A run of datasources rendered from one entry of the peer `sources` document. Equality
+/// is identity: a diff of two renders finds the runs that were rendered anew.
+#[derive(Clone, Debug)]
+pub struct Segment(pub Arc<Vec<Datasource>>);
+
+impl PartialEq for Segment {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The provisioned datasources, in order: persistent runs keyed by the position of the
+/// `sources` entry they come from, so that a render shares every run it did not redo with
+/// the render before it.
+#[derive(Clone, Debug, Default)]
+pub struct DatasourceList {
+    segs: OrdMap<Pos, Segment>,
+    len: usize,
+}
+
+impl DatasourceList {
+    /// One run holding `items`.
+    pub fn from_vec(items: Vec<Datasource>) -> Self {
+        let mut l = DatasourceList::default();
+        l.set(0, items);
+        l
+    }
+
+    fn set(&mut self, pos: Pos, items: Vec<Datasource>) {
+        self.put(pos, Some(Segment(Arc::new(items))));
+    }
+
+    fn put(&mut self, pos: Pos, seg: Option<Segment>) {
+        if let Some(old) = self.segs.remove(&pos) {
+            self.len -= old.0.len();
+        }
+        if let Some(seg) = seg.filter(|s| !s.0.is_empty()) {
+            self.len += seg.0.len();
+            self.segs.insert(pos, seg);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Datasource> {
+        self.segs.values().flat_map(|s| s.0.iter())
+    }
+
+    /// The runs by position (for diffs between renders).
+    pub fn segments(&self) -> &OrdMap<Pos, Segment> {
+        &self.segs
+    }
+}
+
+impl<'a> IntoIterator for &'a DatasourceList {
+    type Item = &'a Datasource;
+    type IntoIter = Box<dyn Iterator<Item = &'a Datasource> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// Counts over a render that the invariants read, kept up to date from the render before
+/// (see [`Aggregates::update`]) so that checking a step costs what the step changed.
+#[derive(Clone, Debug, Default)]
+pub struct Aggregates {
+    /// Provisioned string names, with their number of datasources.
+    pub names: imbl::HashMap<Arc<str>, u32>,
+    /// Provisioned datasources whose name is not a string (corrupt peer data).
+    pub odd_names: usize,
+    /// Distinct names provisioned more than once.
+    pub dups: usize,
+    /// Distinct string names both provisioned and in `delete`.
+    pub overlap: usize,
+    /// Provisioned datasources whose `url` lacks an RFC 3986 scheme.
+    pub bad_urls: usize,
+    /// Datasources and deletions holding a `$` somewhere.
+    pub dollars: usize,
+}
+
 /// The provisioning file: datasources to provision and names to delete.
 #[derive(Clone, Debug, Default)]
 pub struct Rendered {
-    pub datasources: Vec<Datasource>,
-    pub delete: Vec<PyValue>,
+    pub datasources: DatasourceList,
+    pub delete: PList,
     /// Whether the file this profile writes escapes `$` as `$$` ([`provisioning_file`]).
     pub dollars_escaped: bool,
+    pub agg: Aggregates,
+}
+
+fn seg_stats(seg: &[Datasource]) -> (usize, usize) {
+    let bad = seg
+        .iter()
+        .filter(|d| !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u)))
+        .count();
+    let dollars = seg.iter().filter(|d| d.has_dollar()).count();
+    (bad, dollars)
+}
+
+impl Datasource {
+    /// Whether any of its values (keys included) holds a `$`.
+    pub fn has_dollar(&self) -> bool {
+        [&self.name, &self.source_type, &self.url]
+            .into_iter()
+            .any(py_has_dollar)
+            || self.json_data.as_ref().is_some_and(py_has_dollar)
+            || self.secure_json_data.as_ref().is_some_and(py_has_dollar)
+    }
+}
+
+/// Whether a value, keys included, holds a `$` anywhere.
+pub fn py_has_dollar(v: &PyValue) -> bool {
+    match v {
+        PyValue::Str(s) => s.contains('$'),
+        PyValue::List(items) => items.iter().any(py_has_dollar),
+        PyValue::Dict(d) => d
+            .iter()
+            .any(|(k, v)| matches!(k, PyKey::Str(s) if s.contains('$')) || py_has_dollar(v)),
+        _ => false,
+    }
+}
+
+impl Rendered {
+    /// A render of `datasources` and `delete`, its aggregates brought over from `prev` (the
+    /// render before, if any): only the runs and deletions that differ are visited.
+    pub fn new(
+        datasources: DatasourceList,
+        delete: PList,
+        dollars_escaped: bool,
+        prev: Option<&Rendered>,
+    ) -> Rendered {
+        let agg = Aggregates::update(prev, &datasources, &delete);
+        Rendered {
+            datasources,
+            delete,
+            dollars_escaped,
+            agg,
+        }
+    }
+}
+
+impl Aggregates {
+    fn update(prev: Option<&Rendered>, ds: &DatasourceList, delete: &PList) -> Aggregates {
+        use imbl::ordmap::DiffItem;
+        let empty = Rendered::default();
+        let prev = prev.unwrap_or(&empty);
+        let mut agg = prev.agg.clone();
+        // Names whose provisioned count or deletion presence crossed zero.
+        let mut touched: Vec<Arc<str>> = Vec::new();
+        let mut count = |agg: &mut Aggregates, seg: &Segment, add: bool| {
+            let (bad, dollars) = seg_stats(&seg.0);
+            if add {
+                agg.bad_urls += bad;
+                agg.dollars += dollars;
+            } else {
+                agg.bad_urls -= bad;
+                agg.dollars -= dollars;
+            }
+            for d in seg.0.iter() {
+                let PyValue::Str(n) = &d.name else {
+                    if add {
+                        agg.odd_names += 1;
+                    } else {
+                        agg.odd_names -= 1;
+                    }
+                    continue;
+                };
+                let c = agg.names.get(n).copied().unwrap_or(0);
+                let c2 = if add { c + 1 } else { c - 1 };
+                if c2 == 0 {
+                    agg.names.remove(n);
+                } else {
+                    agg.names.insert(n.clone(), c2);
+                }
+                if (c == 0) != (c2 == 0) {
+                    touched.push(n.clone());
+                }
+                if (c >= 2) != (c2 >= 2) {
+                    if c2 >= 2 {
+                        agg.dups += 1;
+                    } else {
+                        agg.dups -= 1;
+                    }
+                }
+            }
+        };
+        for d in prev.datasources.segs.diff(&ds.segs) {
+            match d {
+                DiffItem::Add(_, seg) => count(&mut agg, seg, true),
+                DiffItem::Remove(_, seg) => count(&mut agg, seg, false),
+                DiffItem::Update { old, new } => {
+                    count(&mut agg, old.1, false);
+                    count(&mut agg, new.1, true);
+                }
+            }
+        }
+        let mut item = |agg: &mut Aggregates, v: &PyValue, add: bool| {
+            if py_has_dollar(v) {
+                if add {
+                    agg.dollars += 1;
+                } else {
+                    agg.dollars -= 1;
+                }
+            }
+            if let PyValue::Str(s) = v {
+                touched.push(s.clone());
+            }
+        };
+        for d in prev.delete.items().diff(delete.items()) {
+            match d {
+                DiffItem::Add(_, v) => item(&mut agg, &v.0, true),
+                DiffItem::Remove(_, v) => item(&mut agg, &v.0, false),
+                DiffItem::Update { old, new } => {
+                    item(&mut agg, &old.1 .0, false);
+                    item(&mut agg, &new.1 .0, true);
+                }
+            }
+        }
+        touched.sort();
+        touched.dedup();
+        for s in touched {
+            let was = prev.agg.names.contains_key(&s) && prev.delete.contains_str(&s);
+            let is = agg.names.contains_key(&s) && delete.contains_str(&s);
+            match (was, is) {
+                (false, true) => agg.overlap += 1,
+                (true, false) => agg.overlap -= 1,
+                _ => {}
+            }
+        }
+        agg
+    }
 }
 
 /// What rendering a state gives: the config (shared: reports, timelines and the render
@@ -140,7 +372,7 @@ fn int_lt_f64(n: &PyInt, f: f64) -> bool {
     }
 }
 
-/// `_generate_datasource_config()` over the peer databag.
+/// `_generate_datasource_config()` over the peer databag, from scratch.
 pub fn render_reference(state: &State) -> RenderResult {
     // GrafanaSourceConsumer.sources
     let stored_sources = peer_value(state, "sources")?;
@@ -154,51 +386,161 @@ pub fn render_reference(state: &State) -> RenderResult {
     let configured = configured_timeout(state);
     let mut datasources = Vec::with_capacity(sources.len());
     for info in &sources {
-        let name = py::getitem_str(info, "source_name")?.clone();
-        let source_type = py::getitem_str(info, "source_type")?.clone();
-        let url = py::getitem_str(info, "url")?.clone();
-        let pick = |field| -> Result<Option<PyValue>, PyExc> {
-            Ok(py::get_str(info, field)?.filter(|v| v.truthy()).cloned())
-        };
-        let mut json_data = pick("extra_fields")?;
-        let secure_json_data = pick("secure_extra_fields")?;
-        // timeout = source.get("jsonData", {}).get("timeout", 0)
-        let timeout = match &json_data {
-            None => PyValue::Int(PyInt::Small(0)),
-            Some(PyValue::Dict(d)) => d
-                .get(&PyKey::Str(Arc::from("timeout")))
-                .cloned()
-                .unwrap_or(PyValue::Int(PyInt::Small(0))),
-            Some(_) => return Err(PyExc::AttributeError),
-        };
-        if int_lt(&py::py_int(&timeout)?, &configured)? {
-            let mut d = match json_data.take() {
-                Some(PyValue::Dict(d)) => d,
-                _ => PyDict::default(),
-            };
-            d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
-            json_data = Some(PyValue::Dict(d));
-        }
-        datasources.push(Datasource {
-            name,
-            source_type,
-            url,
-            json_data,
-            secure_json_data,
-        });
+        datasources.push(reference_datasource(info, &configured)?);
     }
-    // GrafanaSourceConsumer.sources_to_delete: get_peer_data(...) or []
-    let to_delete = peer_value(state, "sources_to_delete")?;
-    let delete = if to_delete.truthy() {
-        py::to_list(&to_delete)?
-    } else {
-        Vec::new()
-    };
-    Ok(Arc::new(Rendered {
-        datasources,
+    let delete = reference_delete(state)?;
+    Ok(Arc::new(Rendered::new(
+        DatasourceList::from_vec(datasources),
         delete,
-        dollars_escaped: false,
-    }))
+        false,
+        None,
+    )))
+}
+
+/// `GrafanaSourceConsumer.sources_to_delete`: `get_peer_data(...) or []`, as a list.
+fn reference_delete(state: &State) -> Result<PList, PyExc> {
+    let Some(v) = state.peer_value("sources_to_delete") else {
+        return Ok(PList::default());
+    };
+    Ok(match v.doc()? {
+        Doc::List(l) => l.clone(),
+        doc if !doc.truthy() => PList::default(),
+        doc => py::to_list(&doc.to_py())?.into_iter().collect(),
+    })
+}
+
+/// One `sources` entry of the charm's loop: `info` → datasource.
+fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasource, PyExc> {
+    let name = py::getitem_str(info, "source_name")?.clone();
+    let source_type = py::getitem_str(info, "source_type")?.clone();
+    let url = py::getitem_str(info, "url")?.clone();
+    let pick = |field| -> Result<Option<PyValue>, PyExc> {
+        Ok(py::get_str(info, field)?.filter(|v| v.truthy()).cloned())
+    };
+    let mut json_data = pick("extra_fields")?;
+    let secure_json_data = pick("secure_extra_fields")?;
+    // timeout = source.get("jsonData", {}).get("timeout", 0)
+    let timeout = match &json_data {
+        None => PyValue::Int(PyInt::Small(0)),
+        Some(PyValue::Dict(d)) => d
+            .get(&PyKey::Str(Arc::from("timeout")))
+            .cloned()
+            .unwrap_or(PyValue::Int(PyInt::Small(0))),
+        Some(_) => return Err(PyExc::AttributeError),
+    };
+    if int_lt(&py::py_int(&timeout)?, configured)? {
+        let mut d = match json_data.take() {
+            Some(PyValue::Dict(d)) => d,
+            _ => PyDict::default(),
+        };
+        d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
+        json_data = Some(PyValue::Dict(d));
+    }
+    Ok(Datasource {
+        name,
+        source_type,
+        url,
+        json_data,
+        secure_json_data,
+    })
+}
+
+/// What the incremental reference renderer keeps between renders of one replay: each
+/// `sources` entry's datasources (or the exception it raises), for the document and
+/// config it rendered last.
+#[derive(Clone, Default)]
+pub struct RenderMemo {
+    doc: PDict,
+    config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
+    ok: DatasourceList,
+    /// Entries whose `list()` raises, and entries one of whose items raises.
+    list_failing: OrdMap<Pos, PyExc>,
+    info_failing: OrdMap<Pos, PyExc>,
+    /// The last successful render (the base its aggregates are brought over from).
+    last: Option<Arc<Rendered>>,
+}
+
+/// [`render`], reusing what `memo` kept from the render before: for `libpatch21`, only the
+/// `sources` entries that changed are rendered again, and the invariants' aggregates are
+/// brought over. Gives exactly what [`render`] gives (tests/incremental.rs).
+pub fn render_incremental(profile: Profile, state: &State, memo: &mut RenderMemo) -> RenderResult {
+    let r = match profile {
+        Profile::Libpatch21 => render_reference_incremental(state, memo),
+        Profile::Verified => Ok(Arc::new(render_verified(state))),
+    };
+    if let Ok(r) = &r {
+        memo.last = Some(r.clone());
+    }
+    r
+}
+
+fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderResult {
+    use imbl::ordmap::DiffItem;
+    let empty = PDict::default();
+    let doc = match state.peer_value("sources") {
+        None => &empty,
+        Some(v) => match v.doc()? {
+            Doc::Dict(d) => d,
+            _ => return Err(PyExc::AttributeError), // .values()
+        },
+    };
+    if !memo.config.as_ref().is_some_and(|c| c.ptr_eq(&state.config)) {
+        *memo = RenderMemo {
+            config: Some(state.config.clone()),
+            last: memo.last.take(),
+            ..RenderMemo::default()
+        };
+    }
+    let configured = configured_timeout(state);
+    let changes: Vec<(Pos, Option<Arc<PyValue>>)> = memo
+        .doc
+        .slots()
+        .diff(doc.slots())
+        .map(|d| match d {
+            DiffItem::Add(p, slot) | DiffItem::Update { new: (p, slot), .. } => {
+                (*p, Some(slot.value.clone()))
+            }
+            DiffItem::Remove(p, _) => (*p, None),
+        })
+        .collect();
+    for (pos, value) in changes {
+        memo.ok.put(pos, None);
+        memo.list_failing.remove(&pos);
+        memo.info_failing.remove(&pos);
+        let Some(value) = value else { continue };
+        match py::to_list(&value) {
+            Err(e) => {
+                memo.list_failing.insert(pos, e);
+            }
+            Ok(items) => {
+                match items
+                    .iter()
+                    .map(|info| reference_datasource(info, &configured))
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(ds) => memo.ok.set(pos, ds),
+                    Err(e) => {
+                        memo.info_failing.insert(pos, e);
+                    }
+                }
+            }
+        }
+    }
+    memo.doc = doc.clone();
+    // Every entry's list() runs before any item is read: a list() failure comes first.
+    if let Some((_, e)) = memo.list_failing.get_min() {
+        return Err(*e);
+    }
+    if let Some((_, e)) = memo.info_failing.get_min() {
+        return Err(*e);
+    }
+    let delete = reference_delete(state)?;
+    Ok(Arc::new(Rendered::new(
+        memo.ok.clone(),
+        delete,
+        false,
+        memo.last.as_deref(),
+    )))
 }
 
 /// The configured timeout as a number the `verified` renderer can compare with; a value
@@ -286,7 +628,7 @@ pub fn render_verified(state: &State) -> Rendered {
             }
         }
     }
-    let mut delete: Vec<PyValue> = Vec::new();
+    let mut delete = PList::default();
     let mut deleted: std::collections::BTreeSet<Arc<str>> = Default::default();
     let peer_delete = match read("sources_to_delete") {
         Some(PyValue::List(items)) => items,
@@ -304,11 +646,7 @@ pub fn render_verified(state: &State) -> Rendered {
             delete.push(PyValue::Str(n));
         }
     }
-    Rendered {
-        datasources,
-        delete,
-        dollars_escaped: true,
-    }
+    Rendered::new(DatasourceList::from_vec(datasources), delete, true, None)
 }
 
 /// Escape `$` as `$$` so Grafana's environment interpolation of provisioning files

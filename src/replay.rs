@@ -16,6 +16,7 @@ pub struct Replay {
     profile: Profile,
     state: State,
     rendered: RenderResult,
+    render_memo: render::RenderMemo,
     steps: u64,
     /// Recompute everything on every step (the oracle; see [`Replay::exact`]).
     exact: bool,
@@ -29,6 +30,7 @@ impl Replay {
             profile,
             state,
             rendered,
+            render_memo: render::RenderMemo::default(),
             steps: 0,
             exact: false,
         }
@@ -72,8 +74,9 @@ impl Replay {
         } = fold(self.profile, &self.state, entry);
         let rendered = match rendered {
             Some(r) => r,
-            None if !self.exact && after.renders_like(&self.state) => self.rendered.clone(),
-            None => render::render(self.profile, &after),
+            None if self.exact => render::render(self.profile, &after),
+            None if after.renders_like(&self.state) => self.rendered.clone(),
+            None => render::render_incremental(self.profile, &after, &mut self.render_memo),
         };
         let violations = invariants::check(&StepView {
             entry,

@@ -2,7 +2,7 @@
 //! 1.2 reader, gives exactly the datasources of the step report (after Grafana's `$$`
 //! un-escaping for `verified`).
 use grafana_source::py::{PyDict, PyKey, PyValue};
-use grafana_source::render::{self, Datasource, FileFormat, Rendered};
+use grafana_source::render::{self, Datasource, DatasourceList, FileFormat, Rendered};
 use grafana_source::replay::replay_str;
 use grafana_source::Profile;
 use proptest::prelude::*;
@@ -152,11 +152,12 @@ proptest! {
         verified in any::<bool>(),
     ) {
         let profile = if verified { Profile::Verified } else { Profile::Libpatch21 };
-        let r = Rendered {
-            datasources: ds,
-            delete: del.into_iter().map(|s| PyValue::Str(Arc::from(s))).collect(),
-            dollars_escaped: verified,
-        };
+        let r = Rendered::new(
+            DatasourceList::from_vec(ds),
+            del.into_iter().map(|s| PyValue::Str(Arc::from(s))).collect(),
+            verified,
+            None,
+        );
         let back = round_trip(&r, profile);
         prop_assert!(same(&back, &r.to_json()), "{}\n{}", back, r.to_json());
     }
