@@ -203,8 +203,13 @@ impl Aggregates {
         let mut agg = prev.agg.clone();
         // Names whose provisioned count or deletion presence crossed zero.
         let mut touched: Vec<Arc<str>> = Vec::new();
+        // Net change of each name's count over the runs that differ: a run rendered again
+        // with the same names leaves the shared name map untouched.
+        let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
+            Default::default();
         let mut count = |agg: &mut Aggregates, seg: &Segment, add: bool| {
             let (bad, dollars) = seg_stats(&seg.0);
+            let by: i64 = if add { 1 } else { -1 };
             if add {
                 agg.bad_urls += bad;
                 agg.dollars += dollars;
@@ -221,23 +226,7 @@ impl Aggregates {
                     }
                     continue;
                 };
-                let c = agg.names.get(n).copied().unwrap_or(0);
-                let c2 = if add { c + 1 } else { c - 1 };
-                if c2 == 0 {
-                    agg.names.remove(n);
-                } else {
-                    agg.names.insert(n.clone(), c2);
-                }
-                if (c == 0) != (c2 == 0) {
-                    touched.push(n.clone());
-                }
-                if (c >= 2) != (c2 >= 2) {
-                    if c2 >= 2 {
-                        agg.dups += 1;
-                    } else {
-                        agg.dups -= 1;
-                    }
-                }
+                *delta.entry(n.clone()).or_insert(0) += by;
             }
         };
         for d in prev.datasources.segs.diff(&ds.segs) {
@@ -248,6 +237,29 @@ impl Aggregates {
                     count(&mut agg, old.1, false);
                     count(&mut agg, new.1, true);
                 }
+            }
+        }
+        for (n, d) in delta {
+            if d == 0 {
+                continue;
+            }
+            let c = i64::from(agg.names.get(&n).copied().unwrap_or(0));
+            let c2 = c + d;
+            debug_assert!(c2 >= 0, "name count below zero");
+            if (c >= 2) != (c2 >= 2) {
+                if c2 >= 2 {
+                    agg.dups += 1;
+                } else {
+                    agg.dups -= 1;
+                }
+            }
+            if (c == 0) != (c2 <= 0) {
+                touched.push(n.clone());
+            }
+            if c2 <= 0 {
+                agg.names.remove(&n);
+            } else {
+                agg.names.insert(n, c2 as u32);
             }
         }
         let mut item = |agg: &mut Aggregates, v: &PyValue, add: bool| {

@@ -210,7 +210,6 @@ impl DeriveCache {
     /// Bring the cache to `rels`; returns the names whose count rose from zero.
     fn update(&mut self, rels: &OrdMap<u64, Relation>) -> Vec<Arc<str>> {
         use imbl::ordmap::DiffItem;
-        let mut risen = Vec::new();
         let changes: Vec<(u64, Option<Relation>)> = self
             .rels
             .diff(rels)
@@ -220,66 +219,71 @@ impl DeriveCache {
                 DiffItem::Remove(id, _) => (*id, None),
             })
             .collect();
+        // Net change of each name's count: a host moving keeps its name, and the shared
+        // name map is then not touched at all.
+        let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
+            Default::default();
+        let mut shift = |names: &[Arc<str>], by: i64| {
+            for n in names {
+                *delta.entry(n.clone()).or_insert(0) += by;
+            }
+        };
         for (id, rel) in changes {
             if let Some(old) = self.results.remove(&id) {
-                self.forget(id, &old);
+                match &*old {
+                    RelResult::Raises(_) => {
+                        self.raising.remove(&id);
+                    }
+                    RelResult::Falsy => {}
+                    RelResult::Hosts { names, .. } => {
+                        self.truthy -= 1;
+                        shift(names, -1);
+                    }
+                }
             }
-            if let Some(rel) = rel {
-                let result = derive(&rel);
-                self.learn(id, &result, &mut risen);
-                self.results.insert(id, Arc::new(result));
+            let Some(rel) = rel else {
+                self.doc.set_canonical(id, None);
+                continue;
+            };
+            let result = derive(&rel);
+            match &result {
+                RelResult::Raises(_) => {
+                    self.raising.insert(id);
+                }
+                RelResult::Falsy => {}
+                RelResult::Hosts { names, .. } => {
+                    self.truthy += 1;
+                    shift(names, 1);
+                }
+            }
+            let entry = match &result {
+                RelResult::Hosts { list, .. } if truthy_list(list) => {
+                    Some((Arc::from(id.to_string()), list.clone()))
+                }
+                _ => None,
+            };
+            self.doc.set_canonical(id, entry);
+            self.results.insert(id, Arc::new(result));
+        }
+        let mut risen = Vec::new();
+        for (n, d) in delta {
+            if d == 0 {
+                continue;
+            }
+            let c = i64::from(self.names.get(&n).copied().unwrap_or(0));
+            let c2 = c + d;
+            debug_assert!(c2 >= 0, "name count below zero");
+            if c2 <= 0 {
+                self.names.remove(&n);
+            } else {
+                if c == 0 {
+                    risen.push(n.clone());
+                }
+                self.names.insert(n, c2 as u32);
             }
         }
         self.rels = rels.clone();
         risen
-    }
-
-    fn forget(&mut self, id: u64, old: &RelResult) {
-        match old {
-            RelResult::Raises(_) => {
-                self.raising.remove(&id);
-            }
-            RelResult::Falsy => {}
-            RelResult::Hosts { list, names } => {
-                self.truthy -= 1;
-                if truthy_list(list) {
-                    self.doc.set_canonical(id, None);
-                }
-                for n in names {
-                    match self.names.get(n).copied() {
-                        Some(1) | None => {
-                            self.names.remove(n);
-                        }
-                        Some(c) => {
-                            self.names.insert(n.clone(), c - 1);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn learn(&mut self, id: u64, new: &RelResult, risen: &mut Vec<Arc<str>>) {
-        match new {
-            RelResult::Raises(_) => {
-                self.raising.insert(id);
-            }
-            RelResult::Falsy => {}
-            RelResult::Hosts { list, names } => {
-                self.truthy += 1;
-                if truthy_list(list) {
-                    self.doc
-                        .set_canonical(id, Some((Arc::from(id.to_string()), list.clone())));
-                }
-                for n in names {
-                    let c = self.names.get(n).copied().unwrap_or(0);
-                    if c == 0 {
-                        risen.push(n.clone());
-                    }
-                    self.names.insert(n.clone(), c + 1);
-                }
-            }
-        }
     }
 }
 
