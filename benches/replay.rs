@@ -36,6 +36,11 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// The allocator `grafana-source` itself runs with (see Cargo.toml), so the figures are
+/// the command's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const UNITS: usize = 5;
 const SEED: u64 = 42;
 /// Steps after the setup that are folded outside the timing (leadership arrives and the

@@ -482,6 +482,11 @@ impl PList {
         self.items.insert(p, Item(v));
     }
 
+    /// Whether every item is a string and no string occurs twice.
+    pub fn is_set_of_strings(&self) -> bool {
+        self.strings.len() == self.items.len()
+    }
+
     /// How many items are the string `s`.
     pub fn count_str(&self, s: &str) -> usize {
         self.strings.get(s).map_or(0, |a| a.len())

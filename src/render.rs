@@ -132,6 +132,9 @@ pub struct Aggregates {
     pub bad_urls: usize,
     /// Datasources and deletions holding a `$` somewhere.
     pub dollars: usize,
+    /// The string names whose being provisioned or being deleted may differ from the render
+    /// these aggregates were brought over from (sorted, distinct).
+    pub touched: Vec<Arc<str>>,
 }
 
 /// The provisioning file: datasources to provision and names to delete.
@@ -286,15 +289,16 @@ impl Aggregates {
         }
         touched.sort();
         touched.dedup();
-        for s in touched {
-            let was = prev.agg.names.contains_key(&s) && prev.delete.contains_str(&s);
-            let is = agg.names.contains_key(&s) && delete.contains_str(&s);
+        for s in &touched {
+            let was = prev.agg.names.contains_key(s) && prev.delete.contains_str(s);
+            let is = agg.names.contains_key(s) && delete.contains_str(s);
             match (was, is) {
                 (false, true) => agg.overlap += 1,
                 (true, false) => agg.overlap -= 1,
                 _ => {}
             }
         }
+        agg.touched = touched;
         agg
     }
 }
@@ -608,6 +612,129 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
         json_data,
         secure_json_data,
     })
+}
+
+/// What the incremental `verified` renderer keeps between the renders of one lineage of
+/// states (it travels in [`crate::world::Memo`]).
+#[derive(Clone, Default)]
+pub struct VerifiedRenderMemo {
+    doc: PDict,
+    config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
+    ok: DatasourceList,
+    /// The last render with the peer deletions as its `delete` (the base of the next).
+    base: Option<Arc<Rendered>>,
+    /// Names rendered before that are neither provisioned now nor in the peer deletions.
+    extras: imbl::OrdSet<Arc<str>>,
+}
+
+/// [`render_verified`], reusing `memo`: only `sources` entries that changed are rendered
+/// again, and the deletions are the peer list itself unless a provisioned name is in it or
+/// a name rendered before is in neither. Returns the render and the names it provisions
+/// that `state.rendered_ever` lacks. Equal to [`render_verified`] (tests/incremental.rs).
+pub fn render_verified_incremental(
+    state: &State,
+    memo: &mut VerifiedRenderMemo,
+) -> (Arc<Rendered>, Vec<Arc<str>>) {
+    use imbl::ordmap::DiffItem;
+    let full = |memo: &mut VerifiedRenderMemo| {
+        let r = render_verified(state);
+        let fresh = r
+            .datasources
+            .iter()
+            .filter_map(|d| match &d.name {
+                PyValue::Str(n) if !state.rendered_ever.contains(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        memo.base = None;
+        (Arc::new(r), fresh)
+    };
+    let Some(bag) = state.last_peer_data() else {
+        return full(memo);
+    };
+    let read = |k: &str| bag.get(k).filter(|v| !v.is_empty()).and_then(|v| v.doc().ok());
+    let doc = match read("sources") {
+        Some(Doc::Dict(d)) => d.clone(),
+        _ => PDict::default(),
+    };
+    let peer_delete = match read("sources_to_delete") {
+        Some(Doc::List(l)) if l.is_set_of_strings() => l.clone(),
+        Some(Doc::List(_)) => return full(memo),
+        _ => PList::default(),
+    };
+    if !memo.config.as_ref().is_some_and(|c| c.ptr_eq(&state.config)) {
+        memo.doc = PDict::default();
+        memo.ok = DatasourceList::default();
+        memo.config = Some(state.config.clone());
+    }
+    let configured = verified_timeout(state);
+    let changes: Vec<(Pos, Option<Arc<PyValue>>)> = memo
+        .doc
+        .slots()
+        .diff(doc.slots())
+        .map(|d| match d {
+            DiffItem::Add(p, slot) | DiffItem::Update { new: (p, slot), .. } => {
+                (*p, Some(slot.value.clone()))
+            }
+            DiffItem::Remove(p, _) => (*p, None),
+        })
+        .collect();
+    for (pos, value) in changes {
+        let items = match value.as_deref() {
+            Some(PyValue::List(items)) => items
+                .iter()
+                .filter_map(|info| verified_datasource(info, &configured))
+                .collect(),
+            _ => Vec::new(),
+        };
+        memo.ok.set(pos, items);
+    }
+    memo.doc = doc;
+    let r1 = Arc::new(Rendered::new(
+        memo.ok.clone(),
+        peer_delete.clone(),
+        true,
+        memo.base.as_deref(),
+    ));
+    if r1.agg.dups > 0 {
+        // The first of two equal names wins: the full renderer decides which.
+        return full(memo);
+    }
+    let is_extra = |s: &Arc<str>| {
+        state.rendered_ever.contains(s)
+            && !r1.agg.names.contains_key(s)
+            && !peer_delete.contains_str(s)
+    };
+    if memo.base.is_some() {
+        for s in &r1.agg.touched {
+            if is_extra(s) {
+                memo.extras.insert(s.clone());
+            } else {
+                memo.extras.remove(s);
+            }
+        }
+    } else {
+        memo.extras = state.rendered_ever.iter().filter(|s| is_extra(s)).cloned().collect();
+    }
+    let fresh: Vec<Arc<str>> = r1
+        .agg
+        .touched
+        .iter()
+        .filter(|s| r1.agg.names.contains_key(*s) && !state.rendered_ever.contains(*s))
+        .cloned()
+        .collect();
+    memo.base = Some(r1.clone());
+    if r1.agg.overlap == 0 && memo.extras.is_empty() {
+        return (r1, fresh);
+    }
+    let delete: PList = peer_delete
+        .iter()
+        .filter(|v| !matches!(v, PyValue::Str(s) if r1.agg.names.contains_key(s)))
+        .cloned()
+        .chain(memo.extras.iter().map(|s| PyValue::Str(s.clone())))
+        .collect();
+    let r = Rendered::new(memo.ok.clone(), delete, true, Some(&r1));
+    (Arc::new(r), fresh)
 }
 
 /// The `verified` renderer: total (never fails) and local (ARCHITECTURE.md, rule 6).

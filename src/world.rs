@@ -178,6 +178,8 @@ pub struct State {
 #[derive(Clone, Default)]
 pub struct Memo {
     pub libpatch21: Option<Arc<crate::reducer::libpatch21::DeriveCache>>,
+    pub verified: Option<Arc<crate::reducer::verified::ReconcileCache>>,
+    pub verified_render: Option<Arc<crate::render::VerifiedRenderMemo>>,
 }
 
 impl PartialEq for Memo {

@@ -133,7 +133,11 @@ fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> S
     let mut memo = seen.memo.clone();
     let handled = match profile {
         Profile::Libpatch21 => libpatch21::handle(&seen, entry, incremental.then_some(&mut memo)),
-        Profile::Verified => Ok(verified::handle(&seen, entry)),
+        Profile::Verified => Ok(verified::handle(
+            &seen,
+            entry,
+            incremental.then_some(&mut memo),
+        )),
     };
     let mut after = seen.clone();
     after.memo = memo;
@@ -159,13 +163,24 @@ fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> S
         // Rule 6: remember every name this unit renders, so later renders delete them.
         // Rendering again after this gives the same config: the names added are exactly
         // the ones it provisions, which its deletions exclude.
-        let r = crate::render::render_verified(&after);
-        for d in &r.datasources {
-            if let crate::py::PyValue::Str(n) = &d.name {
-                after.rendered_ever.insert(n.clone());
+        let r = if incremental {
+            let mut memo = after.memo.verified_render.as_deref().cloned().unwrap_or_default();
+            let (r, fresh) = crate::render::render_verified_incremental(&after, &mut memo);
+            after.memo.verified_render = Some(std::sync::Arc::new(memo));
+            for n in fresh {
+                after.rendered_ever.insert(n);
             }
-        }
-        rendered = Some(Ok(std::sync::Arc::new(r)));
+            r
+        } else {
+            let r = crate::render::render_verified(&after);
+            for d in &r.datasources {
+                if let crate::py::PyValue::Str(n) = &d.name {
+                    after.rendered_ever.insert(n.clone());
+                }
+            }
+            std::sync::Arc::new(r)
+        };
+        rendered = Some(Ok(r));
     }
     Step {
         seen,

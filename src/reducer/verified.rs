@@ -5,14 +5,20 @@
 //! remote data isolates its relation or unit with a [`Diagnostic`]; nothing here raises.
 use super::{Diagnostic, Event, Handled};
 use crate::log::{Endpoint, Entry, HookKind};
-use crate::peer::{PeerBag, PeerValue};
+use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue};
 use crate::py::{self, json, PyDict, PyKey, PyValue};
-use crate::world::{Relation, State, UnitName};
+use crate::world::{Memo, Relation, State, UnitName};
+use imbl::OrdMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-/// Run the verified handler for `entry` on the world it sees.
-pub fn handle(state: &State, entry: &Entry) -> Handled {
+const SOURCES: &str = "sources";
+const TO_DELETE: &str = "sources_to_delete";
+
+/// Run the verified handler for `entry` on the world it sees. With `memo`, the leader's
+/// reconcile derives only the relations that changed since the last one
+/// ([`ReconcileCache`]); without, it recomputes everything (the oracle).
+pub fn handle(state: &State, entry: &Entry, memo: Option<&mut Memo>) -> Handled {
     let mut handled = Handled {
         peer: state.peer_data().cloned(),
         ..Handled::default()
@@ -34,10 +40,248 @@ pub fn handle(state: &State, entry: &Entry) -> Handled {
         (HookKind::UpgradeCharm, Some(stored)) => legacy_names(stored),
         _ => Vec::new(),
     };
-    let (emitted, diagnostics) = reconcile(state, bag, legacy);
+    let (emitted, diagnostics) = match memo {
+        Some(memo) => {
+            let mut cache = memo.verified.as_deref().cloned().unwrap_or_default();
+            let out = reconcile_incremental(state, bag, legacy, &mut cache);
+            memo.verified = Some(Arc::new(cache));
+            out
+        }
+        None => reconcile(state, bag, legacy),
+    };
     handled.emitted = emitted;
     handled.diagnostics = diagnostics;
     handled
+}
+
+/// One relation derived on its own: its entries (collisions inside the relation already
+/// dropped), their names, and its diagnostics.
+struct Derived {
+    entries: Arc<PyValue>,
+    names: Vec<Arc<str>>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The leader's reconcile, memoised: each relation derived on its own, for the relations
+/// map it records (brought up to date by an `imbl` diff), the `sources` document those
+/// give, the count of every name, and the peer values the last reconcile left.
+///
+/// When no name is derived twice and no relation is being left, deriving the relations
+/// together (the full [`reconcile`]) gives what deriving them apart gives; and when the
+/// peer values are still the ones the last reconcile left, the deletions follow from the
+/// names that came and went. Otherwise the full reconcile runs.
+#[derive(Clone, Default)]
+pub struct ReconcileCache {
+    rels: OrdMap<u64, Relation>,
+    derived: OrdMap<u64, Arc<Derived>>,
+    names: imbl::HashMap<Arc<str>, u32>,
+    /// Names derived more than once.
+    dups: usize,
+    /// `{id: entries}` for the relations with entries, ascending.
+    doc: PDict,
+    /// Relations with diagnostics.
+    diagnosed: OrdMap<u64, Arc<Derived>>,
+    /// `sources` and `sources_to_delete` as the last reconcile left them, when they are
+    /// `doc` and a list disjoint from `names`.
+    written: Option<(Option<PeerValue>, Option<PeerValue>)>,
+}
+
+/// What changed in a [`ReconcileCache::update`].
+struct Changes {
+    /// Names derived now and not before.
+    entering: Vec<Arc<str>>,
+    /// Names derived before and not now, in the order of the `sources` document before.
+    leaving: Vec<Arc<str>>,
+    /// Whether the document's text changed.
+    doc_changed: bool,
+}
+
+impl ReconcileCache {
+    fn update(&mut self, rels: &OrdMap<u64, Relation>) -> Changes {
+        use imbl::ordmap::DiffItem;
+        let changed: Vec<(u64, Option<Relation>)> = self
+            .rels
+            .diff(rels)
+            .map(|d| match d {
+                DiffItem::Add(id, rel) | DiffItem::Update { new: (id, rel), .. } => {
+                    (*id, Some(rel.clone()))
+                }
+                DiffItem::Remove(id, _) => (*id, None),
+            })
+            .collect();
+        let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
+            Default::default();
+        let mut gone_in_order: Vec<Arc<str>> = Vec::new();
+        let mut doc_changed = false;
+        for (id, rel) in changed {
+            let old = self.derived.remove(&id);
+            if let Some(old) = &old {
+                for n in &old.names {
+                    *delta.entry(n.clone()).or_insert(0) -= 1;
+                    gone_in_order.push(n.clone());
+                }
+            }
+            self.diagnosed.remove(&id);
+            let new = rel.map(|rel| {
+                let mut taken = BTreeSet::new();
+                let mut diagnostics = Vec::new();
+                let entries = PyValue::List(derive_relation(id, &rel, &mut taken, &mut diagnostics));
+                Arc::new(Derived {
+                    names: entry_names(&entries),
+                    entries: Arc::new(entries),
+                    diagnostics,
+                })
+            });
+            if let Some(new) = &new {
+                for n in &new.names {
+                    *delta.entry(n.clone()).or_insert(0) += 1;
+                }
+            }
+            let non_empty = |d: &Option<Arc<Derived>>| {
+                d.as_ref()
+                    .filter(|d| matches!(&*d.entries, PyValue::List(l) if !l.is_empty()))
+                    .cloned()
+            };
+            match (non_empty(&old), non_empty(&new)) {
+                (None, None) => {}
+                (Some(a), Some(b)) if json::dumps(&a.entries) == json::dumps(&b.entries) => {
+                    // Same text: keep the old value, so the document is unchanged.
+                    let kept = Arc::new(Derived {
+                        entries: a.entries.clone(),
+                        names: b.names.clone(),
+                        diagnostics: b.diagnostics.clone(),
+                    });
+                    self.insert(id, kept);
+                    continue;
+                }
+                (_, b) => {
+                    doc_changed = true;
+                    self.doc.set_canonical(
+                        id,
+                        b.map(|b| (Arc::from(id.to_string()), b.entries.clone())),
+                    );
+                }
+            }
+            if let Some(new) = new {
+                self.insert(id, new);
+            }
+        }
+        let mut entering = Vec::new();
+        let mut left = std::collections::HashSet::new();
+        for (n, d) in delta {
+            if d == 0 {
+                continue;
+            }
+            let c = i64::from(self.names.get(&n).copied().unwrap_or(0));
+            let c2 = c + d;
+            if (c >= 2) != (c2 >= 2) {
+                if c2 >= 2 {
+                    self.dups += 1;
+                } else {
+                    self.dups -= 1;
+                }
+            }
+            if c == 0 && c2 > 0 {
+                entering.push(n.clone());
+            }
+            if c > 0 && c2 <= 0 {
+                left.insert(n.clone());
+            }
+            if c2 <= 0 {
+                self.names.remove(&n);
+            } else {
+                self.names.insert(n, c2 as u32);
+            }
+        }
+        let mut leaving = Vec::new();
+        for n in gone_in_order {
+            if left.remove(&n) {
+                leaving.push(n);
+            }
+        }
+        self.rels = rels.clone();
+        Changes {
+            entering,
+            leaving,
+            doc_changed,
+        }
+    }
+
+    fn insert(&mut self, id: u64, d: Arc<Derived>) {
+        if !d.diagnostics.is_empty() {
+            self.diagnosed.insert(id, d.clone());
+        }
+        self.derived.insert(id, d);
+    }
+}
+
+
+fn same_value(a: Option<&PeerValue>, b: Option<&PeerValue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.ptr_eq(b),
+        _ => false,
+    }
+}
+
+/// [`reconcile`] through the [`ReconcileCache`]; the same result.
+fn reconcile_incremental(
+    state: &State,
+    bag: &mut PeerBag,
+    legacy: Vec<Arc<str>>,
+    cache: &mut ReconcileCache,
+) -> (Vec<Event>, Vec<Diagnostic>) {
+    let changes = cache.update(&state.relations);
+    let together_is_apart = cache.dups == 0 && state.leaving.is_empty();
+    let ours = cache.written.as_ref().is_some_and(|(s, d)| {
+        same_value(s.as_ref(), bag.get(SOURCES)) && same_value(d.as_ref(), bag.get(TO_DELETE))
+    });
+    let old_delete = match bag.get(TO_DELETE).filter(|v| !v.is_empty()).map(|v| v.doc()) {
+        None => Some(PList::default()),
+        Some(Ok(Doc::List(l))) if l.is_set_of_strings() => Some(l.clone()),
+        Some(_) => None,
+    };
+    let (true, true, true, Some(mut delete)) =
+        (together_is_apart, ours, legacy.is_empty(), old_delete)
+    else {
+        let out = reconcile(state, bag, legacy);
+        // The full reconcile wrote `doc` and deletions disjoint from the names, unless
+        // names collided or a relation is being left.
+        cache.written = together_is_apart
+            .then(|| (bag.get(SOURCES).cloned(), bag.get(TO_DELETE).cloned()));
+        return out;
+    };
+    let mut emitted = Vec::new();
+    let sources_now = bag.get(SOURCES).cloned();
+    if changes.doc_changed && !(sources_now.is_none() && cache.doc.is_empty()) {
+        bag.insert(
+            Arc::from(SOURCES),
+            PeerValue::from_doc(Doc::Dict(cache.doc.clone())),
+        );
+        emitted.push(Event::SourcesChanged);
+    }
+    let mut delete_changed = false;
+    for n in &changes.entering {
+        delete_changed |= delete.remove_str(n);
+    }
+    for n in changes.leaving {
+        if !delete.contains_str(&n) {
+            delete.push(PyValue::Str(n));
+            delete_changed = true;
+        }
+    }
+    let delete_now = bag.get(TO_DELETE).cloned();
+    if delete_changed && !(delete_now.is_none() && delete.is_empty()) {
+        bag.insert(Arc::from(TO_DELETE), PeerValue::from_doc(Doc::List(delete)));
+        emitted.push(Event::SourcesToDeleteChanged);
+    }
+    cache.written = Some((bag.get(SOURCES).cloned(), bag.get(TO_DELETE).cloned()));
+    let diagnostics = cache
+        .diagnosed
+        .values()
+        .flat_map(|d| d.diagnostics.iter().cloned())
+        .collect();
+    (emitted, diagnostics)
 }
 
 fn key(s: &str) -> PyKey {
