@@ -439,7 +439,7 @@ fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasour
     let timeout = match &json_data {
         None => PyValue::Int(PyInt::Small(0)),
         Some(PyValue::Dict(d)) => d
-            .get(&PyKey::Str(Arc::from("timeout")))
+            .get(&py::StrKey("timeout"))
             .cloned()
             .unwrap_or(PyValue::Int(PyInt::Small(0))),
         Some(_) => return Err(PyExc::AttributeError),
@@ -524,21 +524,29 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         memo.list_failing.remove(&pos);
         memo.info_failing.remove(&pos);
         let Some(value) = value else { continue };
-        match py::to_list(&value) {
-            Err(e) => {
-                memo.list_failing.insert(pos, e);
-            }
-            Ok(items) => {
-                match items
-                    .iter()
-                    .map(|info| reference_datasource(info, &configured))
-                    .collect::<Result<Vec<_>, _>>()
-                {
-                    Ok(ds) => memo.ok.set(pos, ds),
-                    Err(e) => {
-                        memo.info_failing.insert(pos, e);
-                    }
+        // list(entry): a list is read in place, anything else converted.
+        let converted;
+        let items: &[PyValue] = match &*value {
+            PyValue::List(items) => items,
+            other => match py::to_list(other) {
+                Ok(items) => {
+                    converted = items;
+                    &converted
                 }
+                Err(e) => {
+                    memo.list_failing.insert(pos, e);
+                    continue;
+                }
+            },
+        };
+        match items
+            .iter()
+            .map(|info| reference_datasource(info, &configured))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(ds) => memo.ok.set(pos, ds),
+            Err(e) => {
+                memo.info_failing.insert(pos, e);
             }
         }
     }
@@ -571,11 +579,11 @@ fn verified_timeout(state: &State) -> PyValue {
 /// One peer `sources` entry as the `verified` renderer accepts it, or `None` to skip it.
 fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasource> {
     let PyValue::Dict(d) = info else { return None };
-    let text = |k: &str| match d.get(&PyKey::Str(Arc::from(k))) {
+    let text = |k: &str| match d.get(&py::StrKey(k)) {
         Some(v @ PyValue::Str(_)) => Some(v.clone()),
         _ => None,
     };
-    let object = |k: &str| match d.get(&PyKey::Str(Arc::from(k))) {
+    let object = |k: &str| match d.get(&py::StrKey(k)) {
         Some(v @ PyValue::Dict(m)) if !m.is_empty() => Ok(Some(v.clone())),
         Some(v) if v.truthy() => Err(()),
         _ => Ok(None),
@@ -591,7 +599,7 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
     let mut json_data = object("extra_fields").ok()?;
     let secure_json_data = object("secure_extra_fields").ok()?;
     let timeout = match &json_data {
-        Some(PyValue::Dict(j)) => j.get(&PyKey::Str(Arc::from("timeout"))).cloned(),
+        Some(PyValue::Dict(j)) => j.get(&py::StrKey("timeout")).cloned(),
         _ => None,
     };
     let timeout = timeout

@@ -50,10 +50,44 @@ pub enum PyInt {
 
 /// A Python dict key. `json.loads` only makes `str` keys; the reference itself inserts an
 /// `int` key (`stored_sources[rel_id] = ...` in its departed handler).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PyKey {
     Str(Arc<str>),
     Int(i64),
+}
+
+/// Hashed as a tag and the content, so that [`StrKey`] can look up `str` keys without
+/// allocating one.
+impl std::hash::Hash for PyKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            PyKey::Str(s) => {
+                h.write_u8(0);
+                s.hash(h);
+            }
+            PyKey::Int(n) => {
+                h.write_u8(1);
+                n.hash(h);
+            }
+        }
+    }
+}
+
+/// A borrowed `str` dict key: `dict.get(&StrKey("url"))` finds `PyKey::Str("url")`.
+#[derive(Debug, Clone, Copy)]
+pub struct StrKey<'a>(pub &'a str);
+
+impl std::hash::Hash for StrKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u8(0);
+        self.0.hash(h);
+    }
+}
+
+impl indexmap::Equivalent<PyKey> for StrKey<'_> {
+    fn equivalent(&self, key: &PyKey) -> bool {
+        matches!(key, PyKey::Str(s) if **s == *self.0)
+    }
 }
 
 /// A Python dict: insertion-ordered, as `json.dumps` writes it.
@@ -452,7 +486,7 @@ pub fn to_list(v: &PyValue) -> Result<Vec<PyValue>, PyExc> {
 /// other kind (list and str indices must be integers; the rest are not subscriptable).
 pub fn getitem_str<'a>(v: &'a PyValue, key: &str) -> Result<&'a PyValue, PyExc> {
     match v {
-        PyValue::Dict(d) => d.get(&PyKey::Str(key.into())).ok_or(PyExc::KeyError),
+        PyValue::Dict(d) => d.get(&StrKey(key)).ok_or(PyExc::KeyError),
         _ => Err(PyExc::TypeError),
     }
 }
@@ -461,7 +495,7 @@ pub fn getitem_str<'a>(v: &'a PyValue, key: &str) -> Result<&'a PyValue, PyExc> 
 /// `AttributeError` for anything but a dict (no other kind has `.get`).
 pub fn get_str<'a>(v: &'a PyValue, key: &str) -> Result<Option<&'a PyValue>, PyExc> {
     match v {
-        PyValue::Dict(d) => Ok(d.get(&PyKey::Str(key.into()))),
+        PyValue::Dict(d) => Ok(d.get(&StrKey(key))),
         _ => Err(PyExc::AttributeError),
     }
 }
