@@ -7,7 +7,7 @@
 # About 10 minutes on 2 cores with today's fold. Environment knobs:
 #   BENCH_CPU=N            pin the measured processes to CPU N (taskset); default: not pinned
 #   BENCH_SIZES=10,100     relations per log for the criterion benches (default 10,100,1000,10000)
-#   BENCH_RSS_WORLDS="10x5 2x2"  worlds tried for the 1,000,000-line log, biggest first: the
+#   BENCH_RSS_WORLDS="100x5 10x5 2x2"  worlds tried for the 1,000,000-line log, biggest first: the
 #                          first whose replay is estimated under BENCH_RSS_BUDGET_S is used
 #   BENCH_RSS_BUDGET_S=300 time allowed for replaying the 1,000,000-line log
 #   BENCH_OUTPUT=path      where to write the report (default BENCHMARKS.md)
@@ -21,7 +21,7 @@ REPORT=${BENCH_OUTPUT:-$ROOT/BENCHMARKS.md}
 # The measured binary is copied once built: other builds in the same target directory
 # (several people share this tree) must not swap it in the middle of a run.
 BIN=$OUT/grafana-source
-RSS_WORLDS=${BENCH_RSS_WORLDS:-"10x5 2x2"}
+RSS_WORLDS=${BENCH_RSS_WORLDS:-"100x5 10x5 2x2"}
 RSS_BUDGET_S=${BENCH_RSS_BUDGET_S:-300}
 PIN=()
 if [[ -n ${BENCH_CPU:-} ]]; then
@@ -52,7 +52,22 @@ echo "== throughput: cargo bench --bench replay"
 BENCH_RESULTS=$OUT/replay.tsv "${PIN[@]}" cargo bench --locked --bench replay
 
 echo "== Timeline bytes per kept step: cargo bench --bench timeline_memory"
-BENCH_RESULTS=$OUT/timeline.tsv "${PIN[@]}" cargo bench --locked --bench timeline_memory
+for r in 100 1000 10000; do
+    BENCH_TIMELINE_RELATIONS=$r BENCH_RESULTS=$OUT/timeline_$r.tsv "${PIN[@]}" cargo bench --locked --bench timeline_memory
+done
+{ head -1 "$OUT/timeline_100.tsv"; for r in 100 1000 10000; do tail -n +2 "$OUT/timeline_$r.tsv"; done; } >"$OUT/timeline.tsv"
+
+echo "== explorer: grafana-source explore"
+EXPLORE_ARGS=(explore --profile verified --depth 7 --providers 2 --units 2 --grafana-units 2)
+/usr/bin/time -v -o "$OUT/explore_time.txt" "${PIN[@]}" "$BIN" "${EXPLORE_ARGS[@]}" >"$OUT/explore.txt" 2>&1
+{
+    printf 'states\tdistinct\tstates_per_s\tseconds\tmax_rss_kib\n'
+    awk -F': ' '
+        /^states explored/ { st = $2 } /^distinct states/ { d = $2 } /^states per second/ { r = $2 }
+        /^elapsed/ { e = $2 + 0 }
+        END { printf "%s\t%s\t%s\t%s\t", st, d, r, e }' "$OUT/explore.txt"
+    awk -F': ' '/Maximum resident set size/ { print $2 }' "$OUT/explore_time.txt"
+} >"$OUT/explore.tsv"
 
 # --- peak RSS -------------------------------------------------------------------------
 # gen LOG RELATIONS UNITS LINES: a log of exactly LINES lines (setup included).
@@ -173,6 +188,9 @@ TL=$OUT/timeline.tsv
 BPS=$(col "$TL" libpatch21 1000 bytes_per_kept_step)
 BPS_V=$(col "$TL" verified 1000 bytes_per_kept_step)
 TL_STEPS=$(col "$TL" libpatch21 1000 measured_steps)
+BPS100=$(col "$TL" libpatch21 100 bytes_per_kept_step)
+BPS10K=$(col "$TL" libpatch21 10000 bytes_per_kept_step)
+read -r EX_STATES EX_DISTINCT EX_RATE EX_SECS EX_RSS < <(awk -F'\t' 'NR == 2 { print $1, $2, $3, $4, $5 }' "$OUT/explore.tsv")
 RSS10K=$(awk -F'\t' '$1 == 10000 { print $4 }' "$OUT/rss.tsv")
 RSS100K=$(awk -F'\t' '$1 == 100000 { print $4 }' "$OUT/rss.tsv")
 RSS1M=$(awk -F'\t' '$1 == 1000000 { print $4 }' "$OUT/rss.tsv")
@@ -214,11 +232,15 @@ benchmarks, and the figures are that much slower and noisier.
 | full replay ≥ 1,000,000 steps/s on the 100-relation log | $(commas "$STEPS100") steps/s ($(human_ns "$REPLAY100") per step) | $(verdict "$STEPS100 >= 1000000") |
 | full replay ≤ 1.5 × the \`serde_json::Value\` baseline (100 relations) | ${VS_BASE} × ($(human_ns "$REPLAY100") vs $(human_ns "$BASE100") per step) | $(verdict "$REPLAY100 <= 1.5 * $BASE100") |
 | per-step cost of fold + check flat within 2× from 10 to 10,000 relations | ${FLAT} × ($(human_ns "$FC10") → $(human_ns "$FC10K") per step) | $(verdict "$FC10K <= 2 * $FC10") |
-| ≤ 1 KiB per kept step, \`Timeline\` on the 1,000-relation log | $(commas "$BPS") bytes per step (libpatch21; verified: $(commas "$BPS_V")) | $(verdict "$BPS <= 1024") |
+| ≤ 1 KiB per kept step, \`Timeline\` on the 1,000-relation log | $(commas "$BPS") bytes per step (libpatch21; verified: $(commas "$BPS_V")); O(what a step changed): $(commas "$BPS100") at 100 relations, $(commas "$BPS10K") at 10,000 | $(verdict "$BPS <= 1024") |
 | peak memory independent of log length (1,000,000 vs 10,000 lines, within 10%) | ${RSS_RATIO} × ($(commas "$RSS1M") KiB vs $(commas "$RSS10K") KiB, world ${RR}×${RU}) | $(verdict "$RSS1M <= 1.1 * $RSS10K") |
 
 Other ratios from the same run, 10,000 vs 10 relations per step: fold only
 $(calc "$FL10K / $FL10" "%.0f") × (libpatch21), $(calc "$FV10K / $FV10" "%.0f") × (verified); full replay $(calc "$RP10K / $RP10" "%.0f") ×.
+
+Explorer (\`grafana-source ${EXPLORE_ARGS[*]}\`): $(commas "$EX_STATES") states
+($(commas "$EX_DISTINCT") distinct) in ${EX_SECS} s, ${EX_RATE} states per second, peak RSS
+$(commas "$EX_RSS") KiB.
 
 ## Throughput (criterion, \`cargo bench --bench replay\`)
 
@@ -264,14 +286,16 @@ Setup lines per log (not timed): ${setup_cols}.
 
 ## Memory kept by a \`Timeline\` (\`cargo bench --bench timeline_memory\`)
 
-A counting global allocator measures the live heap bytes while \`Timeline::record\` folds the
-1,000-relation log: the bytes added while it keeps the ${TL_STEPS} steps after the setup and
-warm-up, per step. The whole-log average includes the setup's cheap steps.
+A counting global allocator measures the live heap bytes while \`Timeline::record\` folds a
+generated log: the bytes added while it keeps the ${TL_STEPS} steps after the setup and
+warm-up, per step. The whole-log average includes the setup's cheap steps. A kept step holds
+the state after it (sharing everything it did not change with the one before) and its
+report (whose render shares every run of datasources it did not redo).
 
-| profile | bytes per kept step | whole-log average per step | total kept |
-|---|---|---|---|
+| profile | relations | bytes per kept step | whole-log average per step | total kept |
+|---|---|---|---|---|
 EOF
-    awk -F'\t' "$AWKLIB"'NR > 1 { printf "| %s | %s | %s | %.1f MiB |\n", $1, c($6), c($7), $8 / 1048576 }' "$TL"
+    awk -F'\t' "$AWKLIB"'NR > 1 { printf "| %s | %s | %s | %s | %.1f MiB |\n", $1, c($2), c($6), c($7), $8 / 1048576 }' "$TL"
     cat <<EOF
 
 ## Peak memory of \`grafana-source replay\` (max RSS, \`/usr/bin/time -v\`)
