@@ -259,7 +259,7 @@ one step takes longer than a second.
 | \`serde_value\` | baseline: the same lines read into \`serde_json::Value\` and dropped |
 | \`fold_libpatch21\`, \`fold_verified\` | \`reducer::step\` in a loop on pre-parsed entries |
 | \`fold_check\` | \`Replay::step\` on pre-parsed entries: fold, render, every invariant (libpatch21) |
-| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\`, \`Replay::step\`, \`Tally::add\`, \`summary::summary\` at the end (libpatch21) |
+| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\`, \`Replay::step\`, \`Tally::add\`, \`summary::summary\` at the end (libpatch21); each iteration is the whole window, so the summary is amortised over a log |
 
 EOF
     awk -F'\t' "$AWKLIB"'

@@ -418,7 +418,7 @@ impl SourceData {
                 d.insert(key(k), v);
             }
         }
-        PyValue::Dict(d)
+        PyValue::dict(d)
     }
 }
 
@@ -465,12 +465,12 @@ pub enum Extra {
 impl Extra {
     fn value(&self) -> Option<PyValue> {
         let obj = |pairs: Vec<(&str, PyValue)>| {
-            PyValue::Dict(pairs.into_iter().map(|(k, v)| (key(k), v)).collect())
+            PyValue::dict(pairs.into_iter().map(|(k, v)| (key(k), v)).collect())
         };
         Some(match self {
             Extra::Absent => return None,
             Extra::Null => PyValue::None,
-            Extra::Empty => PyValue::Dict(PyDict::default()),
+            Extra::Empty => PyValue::dict(PyDict::default()),
             Extra::Timeout(t) => obj(vec![("timeout", t.value())]),
             Extra::TimeoutAndMore(t, j) => obj(vec![
                 ("httpMethod", s("POST")),
@@ -508,7 +508,7 @@ impl TimeoutValue {
                 PyInt::parse_decimal("100000000000000000000000000000").expect("decimal"),
             ),
             TimeoutValue::List => PyValue::List(vec![PyValue::Int(PyInt::Small(60))]),
-            TimeoutValue::Object => PyValue::Dict(PyDict::default()),
+            TimeoutValue::Object => PyValue::dict(PyDict::default()),
         }
     }
 }
@@ -635,7 +635,7 @@ impl Json {
             Json::Float(f) => PyValue::Float(*f),
             Json::Str(t) => s(&t.text()),
             Json::List(items) => PyValue::List(items.iter().map(|j| j.value(depth + 1)).collect()),
-            Json::Object(pairs) => PyValue::Dict(
+            Json::Object(pairs) => PyValue::dict(
                 pairs
                     .iter()
                     .map(|(k, v)| (key(&k.text()), v.value(depth + 1)))
@@ -698,7 +698,7 @@ impl PeerText {
         Some(match self {
             PeerText::Missing => return None,
             PeerText::Empty => s(""),
-            PeerText::Sources(rels) => PyValue::Dict(
+            PeerText::Sources(rels) => PyValue::dict(
                 rels.iter()
                     .map(|r| (key(&r.key.text()), r.entries.value()))
                     .collect(),
@@ -826,7 +826,7 @@ impl PeerEntry {
         if let Some(v) = self.secure_extra_fields.value() {
             d.insert(key("secure_extra_fields"), v);
         }
-        PyValue::Dict(d)
+        PyValue::dict(d)
     }
 }
 

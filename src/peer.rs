@@ -159,7 +159,7 @@ fn as_loaded(value: &PyValue) -> Option<(PyValue, usize)> {
         PyValue::Dict(d) => {
             let mut depth = 0;
             let mut out = PyDict::with_capacity_and_hasher(d.len(), Default::default());
-            for (k, v) in d {
+            for (k, v) in d.iter() {
                 let k = match k {
                     PyKey::Int(n) => PyKey::Str(Arc::from(n.to_string())),
                     k => k.clone(),
@@ -170,7 +170,7 @@ fn as_loaded(value: &PyValue) -> Option<(PyValue, usize)> {
                     return None;
                 }
             }
-            Some((PyValue::Dict(out), depth + 1))
+            Some((PyValue::dict(out), depth + 1))
         }
         PyValue::List(items) => {
             let mut depth = 0;
@@ -203,7 +203,7 @@ impl Doc {
         match value {
             PyValue::Dict(d) => {
                 let mut out = PDict::default();
-                for (k, v) in d {
+                for (k, v) in Arc::unwrap_or_clone(d) {
                     let k = match k {
                         PyKey::Str(s) => s,
                         PyKey::Int(n) => Arc::from(n.to_string()),
@@ -220,7 +220,7 @@ impl Doc {
     /// The Python value (a deep copy: O(size); the slow paths use it).
     pub fn to_py(&self) -> PyValue {
         match self {
-            Doc::Dict(d) => PyValue::Dict(
+            Doc::Dict(d) => PyValue::dict(
                 d.iter()
                     .map(|(k, v)| (PyKey::Str(k.clone()), (**v).clone()))
                     .collect(),
@@ -568,7 +568,7 @@ mod tests {
         let mut d = PyDict::default();
         d.insert(PyKey::Str("1".into()), PyValue::None);
         d.insert(PyKey::Int(1), PyValue::Bool(true));
-        let v = PeerValue::written(PyValue::Dict(d));
+        let v = PeerValue::written(PyValue::dict(d));
         assert_eq!(&**v.text(), "{\"1\": null, \"1\": true}");
         assert_eq!(v.doc().unwrap().to_py().py_repr(), "{'1': True}");
     }

@@ -343,7 +343,7 @@ impl Rendered {
 fn peer_value(state: &State, key: &str) -> Result<Arc<PyValue>, PyExc> {
     match state.peer_value(key) {
         Some(v) => Ok(Arc::new(v.doc()?.to_py())),
-        None => Ok(Arc::new(PyValue::Dict(PyDict::default()))),
+        None => Ok(Arc::new(PyValue::dict(PyDict::default()))),
     }
 }
 
@@ -446,11 +446,11 @@ fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasour
     };
     if int_lt(&py::py_int(&timeout)?, configured)? {
         let mut d = match json_data.take() {
-            Some(PyValue::Dict(d)) => d,
+            Some(PyValue::Dict(d)) => Arc::unwrap_or_clone(d),
             _ => PyDict::default(),
         };
         d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
-        json_data = Some(PyValue::Dict(d));
+        json_data = Some(PyValue::dict(d));
     }
     Ok(Datasource {
         name,
@@ -508,18 +508,24 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         };
     }
     let configured = configured_timeout(state);
-    let changes: Vec<(Pos, Option<Arc<PyValue>>)> = memo
+    type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
+    let changes: Vec<Change> = memo
         .doc
         .slots()
         .diff(doc.slots())
         .map(|d| match d {
-            DiffItem::Add(p, slot) | DiffItem::Update { new: (p, slot), .. } => {
-                (*p, Some(slot.value.clone()))
-            }
-            DiffItem::Remove(p, _) => (*p, None),
+            DiffItem::Add(p, slot) => (*p, None, Some(slot.value.clone())),
+            DiffItem::Update {
+                old: (_, old),
+                new: (p, slot),
+            } => (*p, Some(old.value.clone()), Some(slot.value.clone())),
+            DiffItem::Remove(p, _) => (*p, None, None),
         })
         .collect();
-    for (pos, value) in changes {
+    for (pos, old, value) in changes {
+        // The datasources this entry rendered before, item for item, to reuse for the
+        // items (shared dicts) that did not change.
+        let before: Option<(Arc<PyValue>, Segment)> = old.zip(memo.ok.segs.get(&pos).cloned());
         memo.ok.put(pos, None);
         memo.list_failing.remove(&pos);
         memo.info_failing.remove(&pos);
@@ -539,9 +545,24 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
                 }
             },
         };
+        let reuse = |i: usize, info: &PyValue| -> Option<Datasource> {
+            let (old, seg) = before.as_ref()?;
+            let PyValue::List(old_items) = &**old else { return None };
+            if old_items.len() != seg.0.len() {
+                return None;
+            }
+            let PyValue::Dict(d) = info else { return None };
+            let same = |j: &usize| matches!(old_items.get(*j), Some(PyValue::Dict(o)) if Arc::ptr_eq(o, d));
+            let j = Some(i).filter(same).or_else(|| (0..old_items.len()).find(same))?;
+            Some(seg.0[j].clone())
+        };
         match items
             .iter()
-            .map(|info| reference_datasource(info, &configured))
+            .enumerate()
+            .map(|(i, info)| match reuse(i, info) {
+                Some(ds) => Ok(ds),
+                None => reference_datasource(info, &configured),
+            })
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(ds) => memo.ok.set(pos, ds),
@@ -607,11 +628,11 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
         .unwrap_or(PyInt::Small(0));
     if int_lt(&timeout, configured).unwrap_or(false) {
         let mut j = match json_data.take() {
-            Some(PyValue::Dict(j)) => j,
+            Some(PyValue::Dict(j)) => Arc::unwrap_or_clone(j),
             _ => PyDict::default(),
         };
         j.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
-        json_data = Some(PyValue::Dict(j));
+        json_data = Some(PyValue::dict(j));
     }
     Some(Datasource {
         name,

@@ -408,7 +408,7 @@ impl Catalog {
                 let bad = plain[..plain.len() - 1].to_string();
                 let missing = match configs[p].scrape_data() {
                     PyValue::Dict(mut d) => {
-                        d.shift_remove(&PyKey::Str(Arc::from("model_uuid")));
+                        Arc::make_mut(&mut d).shift_remove(&PyKey::Str(Arc::from("model_uuid")));
                         py::json::dumps(&PyValue::Dict(d))
                     }
                     other => py::json::dumps(&other),

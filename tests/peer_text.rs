@@ -31,7 +31,8 @@ fn align(key: &str, ours: PyValue, theirs: &PyValue) -> PyValue {
         ("sources_to_delete", PyValue::List(o), PyValue::List(t)) => {
             PyValue::List(reorder(&o, t).unwrap_or(o))
         }
-        ("sources", PyValue::Dict(mut o), PyValue::Dict(t)) => {
+        ("sources", PyValue::Dict(o), PyValue::Dict(t)) => {
+            let mut o = std::sync::Arc::unwrap_or_clone(o);
             for (k, v) in o.iter_mut() {
                 let k = match k {
                     PyKey::Str(s) => PyKey::Str(s.clone()),
@@ -60,7 +61,7 @@ fn align(key: &str, ours: PyValue, theirs: &PyValue) -> PyValue {
             for (_, k, v) in keyed {
                 out.insert(k, v);
             }
-            PyValue::Dict(out)
+            PyValue::dict(out)
         }
         (_, o, _) => o,
     }

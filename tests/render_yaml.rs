@@ -112,7 +112,7 @@ fn json() -> impl Strategy<Value = PyValue> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(PyValue::List),
             prop::collection::vec((text(), inner), 0..4).prop_map(|kv| {
-                PyValue::Dict(
+                PyValue::dict(
                     kv.into_iter()
                         .map(|(k, v)| (PyKey::Str(Arc::from(k)), v))
                         .collect::<PyDict>(),

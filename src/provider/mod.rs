@@ -346,7 +346,7 @@ impl ProviderConfig {
         if args.source_type == "alertmanager" {
             let implementation = || PyValue::Str("prometheus".into());
             if !extra_fields.truthy() {
-                extra_fields = PyValue::Dict(
+                extra_fields = PyValue::dict(
                     [(PyKey::Str("implementation".into()), implementation())]
                         .into_iter()
                         .collect(),
@@ -356,7 +356,7 @@ impl ProviderConfig {
                     PyValue::Dict(d) => {
                         let key = PyKey::Str("implementation".into());
                         if !d.get(&key).is_some_and(PyValue::truthy) {
-                            d.insert(key, implementation());
+                            std::sync::Arc::make_mut(d).insert(key, implementation());
                         }
                     }
                     other => {
@@ -458,7 +458,7 @@ impl ProviderConfig {
             ("extra_fields", self.extra_fields.clone()),
             ("secure_extra_fields", self.args.secure_extra_fields.clone()),
         ];
-        PyValue::Dict(
+        PyValue::dict(
             entries
                 .into_iter()
                 .map(|(k, v)| (PyKey::Str(k.into()), v))

@@ -60,7 +60,7 @@ pub fn loads(text: &str) -> Result<PyValue, PyExc> {
                         continue 'value;
                     }
                 } else if p.eat(b'}') {
-                    PyValue::Dict(PyDict::default())
+                    PyValue::dict(PyDict::default())
                 } else {
                     let key = p.key()?;
                     stack.push(Frame::Dict(PyDict::default(), key));
@@ -105,7 +105,7 @@ pub fn loads(text: &str) -> Result<PyValue, PyExc> {
             }
             value = match stack.pop() {
                 Some(Frame::List(items)) => PyValue::List(items),
-                Some(Frame::Dict(map, _)) => PyValue::Dict(map),
+                Some(Frame::Dict(map, _)) => PyValue::dict(map),
                 None => return Err(PyExc::JSONDecodeError), // unreachable: the stack had a top
             };
         }
@@ -518,10 +518,10 @@ mod tests {
         let mut d = PyDict::default();
         d.insert(PyKey::Int(-5), PyValue::Str("\u{1F4C8}\u{100123}".into()));
         d.insert(PyKey::Str("1".into()), PyValue::List(vec![]));
-        d.insert(PyKey::Int(1), PyValue::Dict(PyDict::default()));
+        d.insert(PyKey::Int(1), PyValue::dict(PyDict::default()));
         // python3: json.dumps({-5: "\U0001F4C8\ud923", "1": [], 1: {}})
         assert_eq!(
-            dumps(&PyValue::Dict(d)),
+            dumps(&PyValue::dict(d)),
             r#"{"-5": "\ud83d\udcc8\ud923", "1": [], "1": {}}"#
         );
         assert_eq!(
@@ -574,7 +574,7 @@ mod tests {
                 )
             }
             6 => PyValue::List((0..r % 4).map(|_| gen(seed, depth - 1)).collect()),
-            _ => PyValue::Dict(
+            _ => PyValue::dict(
                 (0..r % 4)
                     .map(|k| {
                         let key = if k == 1 {

@@ -102,7 +102,15 @@ pub enum PyValue {
     Float(f64),
     Str(Arc<str>),
     List(Vec<PyValue>),
-    Dict(PyDict),
+    /// Shared: cloning a value is O(1) per dict; writers copy on write (`Arc::make_mut`).
+    Dict(Arc<PyDict>),
+}
+
+impl PyValue {
+    /// A dict value.
+    pub fn dict(d: PyDict) -> PyValue {
+        PyValue::Dict(Arc::new(d))
+    }
 }
 
 /// CPython's default limit on the digits of an `int` read from text
@@ -285,7 +293,7 @@ impl PyValue {
             serde_json::Value::Array(items) => {
                 PyValue::List(items.iter().map(PyValue::from_json).collect())
             }
-            serde_json::Value::Object(map) => PyValue::Dict(
+            serde_json::Value::Object(map) => PyValue::dict(
                 map.iter()
                     .map(|(k, v)| (PyKey::Str(k.as_str().into()), PyValue::from_json(v)))
                     .collect(),
@@ -596,7 +604,7 @@ mod tests {
             );
         }
         // Keys json.loads never makes: `1 in {1: 'x'}`, `1.0 in ...`, `True in ...`, `'1' in ...`.
-        let d = PyValue::Dict([(PyKey::Int(1), PyValue::None)].into_iter().collect());
+        let d = PyValue::dict([(PyKey::Int(1), PyValue::None)].into_iter().collect());
         assert_eq!(contains(&d, &v("1")), Ok(true));
         assert_eq!(contains(&d, &v("1.0")), Ok(true));
         assert_eq!(contains(&d, &v("true")), Ok(true));
@@ -621,7 +629,7 @@ mod tests {
             let got = shown(get_str(&v(input), "k"), |x| x.map_or("null".into(), dumps));
             assert_eq!(got, *want, "{input}.get('k')");
         }
-        let d = PyValue::Dict([(PyKey::Int(7), PyValue::None)].into_iter().collect());
+        let d = PyValue::dict([(PyKey::Int(7), PyValue::None)].into_iter().collect());
         assert_eq!(dumps(&PyValue::List(to_list(&d).unwrap())), "[7]");
     }
 
@@ -643,7 +651,7 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(PyValue::Dict(d).py_repr(), "{'k': 1, 1: 'x'}");
+        assert_eq!(PyValue::dict(d).py_repr(), "{'k': 1, 1: 'x'}");
     }
 
     #[test]
@@ -727,7 +735,7 @@ mod tests {
             serde_json::to_string(&odd.to_json()).unwrap(),
             "[null,null,null,null,1e+16]"
         );
-        let d = PyValue::Dict([(PyKey::Int(3), PyValue::None)].into_iter().collect());
+        let d = PyValue::dict([(PyKey::Int(3), PyValue::None)].into_iter().collect());
         assert_eq!(
             serde_json::to_string(&d.to_json()).unwrap(),
             r#"{"3":null}"#

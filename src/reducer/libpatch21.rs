@@ -79,7 +79,7 @@ impl<'s> Tx<'s> {
     fn get_peer_data(&self, key: &str) -> Result<PyValue, PyExc> {
         Ok(match self.get_doc(key)? {
             Some(doc) => doc.to_py(),
-            None => PyValue::Dict(PyDict::default()),
+            None => PyValue::dict(PyDict::default()),
         })
     }
 
@@ -137,7 +137,7 @@ fn relation_changed_exact(tx: &mut Tx) -> Result<(), PyExc> {
             sources.insert(PyKey::Int(*id as i64), PyValue::List(list));
         }
     }
-    tx.set_peer_data(SOURCES, PyValue::Dict(sources));
+    tx.set_peer_data(SOURCES, PyValue::dict(sources));
     Ok(())
 }
 
@@ -156,34 +156,76 @@ enum RelResult {
     },
 }
 
+/// A relation's [`RelResult`] with what it was derived from, so that deriving it again
+/// after one unit moved re-parses nothing and rebuilds only that unit's entry.
+struct Derived {
+    result: RelResult,
+    /// The `grafana_source_data` text and its `json.loads`.
+    source: Option<(Arc<str>, Arc<PyValue>)>,
+    /// Per unit with a host, in unit order.
+    units: Vec<UnitEntry>,
+}
+
+/// A unit's entry of `_get_source_config`: unit name, host, the entry, its source name.
+type UnitEntry = (Arc<str>, Arc<str>, PyValue, Arc<str>);
+
 /// [`RelResult`] of one relation: `_get_source_config` without `sources_to_delete`.
-fn derive(rel: &Relation) -> RelResult {
-    let text = rel
-        .app_data
-        .get("grafana_source_data")
-        .map_or("{}", |t| &**t);
-    let source_data = match json::loads(text) {
-        Ok(v) => v,
-        Err(e) => return RelResult::Raises(e),
+/// `prev`: the same relation derived before; what did not change is taken from it.
+fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
+    let raw = rel.app_data.get("grafana_source_data");
+    let same_text = |t: &Arc<str>| raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t);
+    let reused = prev
+        .and_then(|p| p.source.as_ref())
+        .filter(|(t, _)| same_text(t))
+        .cloned();
+    let done = |result, source, units| Derived {
+        result,
+        source,
+        units,
+    };
+    let (source, source_data) = match reused {
+        Some((t, v)) => (Some((t, v.clone())), v),
+        None => match json::loads(raw.map_or("{}", |t| &**t)) {
+            Ok(v) => {
+                let v = Arc::new(v);
+                (raw.map(|t| (t.clone(), v.clone())), v)
+            }
+            Err(e) => return done(RelResult::Raises(e), None, Vec::new()),
+        },
     };
     if !source_data.truthy() {
-        return RelResult::Falsy;
+        return done(RelResult::Falsy, source, Vec::new());
     }
+    // Entries built from this very source data can be reused for an unchanged host.
+    let old_units = prev
+        .filter(|p| match (&p.source, &source) {
+            (Some((_, a)), Some((_, b))) => Arc::ptr_eq(a, b),
+            _ => false,
+        })
+        .map_or(&[][..], |p| &p.units[..]);
     let mut data = Vec::new();
     let mut names = Vec::new();
+    let mut units = Vec::new();
     for (unit_name, host_addr) in relation_hosts(rel) {
-        match host_entry(&source_data, unit_name, host_addr) {
-            Ok((entry, name)) => {
-                data.push(entry);
-                names.push(name);
-            }
-            Err(e) => return RelResult::Raises(e),
-        }
+        let cached = old_units
+            .iter()
+            .find(|(u, h, _, _)| u == unit_name && h == host_addr);
+        let (entry, name) = match cached {
+            Some((_, _, entry, name)) => (entry.clone(), name.clone()),
+            None => match host_entry(&source_data, unit_name, host_addr) {
+                Ok(built) => built,
+                Err(e) => return done(RelResult::Raises(e), source, Vec::new()),
+            },
+        };
+        units.push((unit_name.clone(), host_addr.clone(), entry.clone(), name.clone()));
+        data.push(entry);
+        names.push(name);
     }
-    RelResult::Hosts {
+    let result = RelResult::Hosts {
         list: Arc::new(PyValue::List(data)),
         names,
-    }
+    };
+    done(result, source, units)
 }
 
 /// The per-relation results of the leader's `relation-changed`, for the relations map it
@@ -194,7 +236,7 @@ fn derive(rel: &Relation) -> RelResult {
 pub struct DeriveCache {
     /// The relations these results are for.
     rels: OrdMap<u64, Relation>,
-    results: OrdMap<u64, Arc<RelResult>>,
+    results: OrdMap<u64, Arc<Derived>>,
     /// Relations whose result raises.
     raising: OrdSet<u64>,
     /// How many relations have truthy `grafana_source_data` (and so rewrite
@@ -229,8 +271,9 @@ impl DeriveCache {
             }
         };
         for (id, rel) in changes {
-            if let Some(old) = self.results.remove(&id) {
-                match &*old {
+            let old = self.results.remove(&id);
+            if let Some(old) = &old {
+                match &old.result {
                     RelResult::Raises(_) => {
                         self.raising.remove(&id);
                     }
@@ -245,8 +288,9 @@ impl DeriveCache {
                 self.doc.set_canonical(id, None);
                 continue;
             };
-            let result = derive(&rel);
-            match &result {
+            let derived = derive(&rel, old.as_deref());
+            let result = &derived.result;
+            match result {
                 RelResult::Raises(_) => {
                     self.raising.insert(id);
                 }
@@ -256,14 +300,14 @@ impl DeriveCache {
                     shift(names, 1);
                 }
             }
-            let entry = match &result {
+            let entry = match result {
                 RelResult::Hosts { list, .. } if truthy_list(list) => {
                     Some((Arc::from(id.to_string()), list.clone()))
                 }
                 _ => None,
             };
             self.doc.set_canonical(id, entry);
-            self.results.insert(id, Arc::new(result));
+            self.results.insert(id, Arc::new(derived));
         }
         let mut risen = Vec::new();
         for (n, d) in delta {
@@ -313,7 +357,7 @@ fn relation_changed_fast(tx: &mut Tx, memo: &mut Memo, mut list: PList) -> Resul
 
     // The first relation (in id order) that raises decides the outcome.
     if let Some(id) = cache.raising.get_min() {
-        if let RelResult::Raises(e) = &*cache.results[id] {
+        if let RelResult::Raises(e) = &cache.results[id].result {
             return Err(*e);
         }
     }
@@ -408,14 +452,14 @@ fn host_entry(
             host_data.insert(key(field), v.clone());
         }
     }
-    Ok((PyValue::Dict(host_data), unique_source_name))
+    Ok((PyValue::dict(host_data), unique_source_name))
 }
 
 /// `_relation_hosts(rel)`: units whose `grafana_source_host` is set and non-empty.
-fn relation_hosts(rel: &Relation) -> impl Iterator<Item = (&str, &str)> {
+fn relation_hosts(rel: &Relation) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
     rel.units.iter().filter_map(|(unit, bag)| {
         let host = bag.get("grafana_source_host")?;
-        (!host.is_empty()).then_some((&*unit.0, &**host))
+        (!host.is_empty()).then_some((&unit.0, host))
     })
 }
 
@@ -551,7 +595,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
     }
     // _set_default_data()
     for (k, default) in [
-        (SOURCES, PyValue::Dict(PyDict::default())),
+        (SOURCES, PyValue::dict(PyDict::default())),
         (TO_DELETE, PyValue::List(Vec::new())),
     ] {
         if !tx.get_peer_data(k)?.truthy() {
@@ -562,7 +606,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
         Some(PyValue::Dict(d)) => d.get(&key(k)).cloned(),
         _ => None,
     };
-    let stored_sources = stored("sources").unwrap_or(PyValue::Dict(PyDict::default()));
+    let stored_sources = stored("sources").unwrap_or(PyValue::dict(PyDict::default()));
     let stored_to_delete = stored("sources_to_delete").unwrap_or(PyValue::List(Vec::new()));
 
     // sources = _type_convert_stored(self._stored.sources)
@@ -570,6 +614,7 @@ fn upgrade_keys(tx: &mut Tx, stored_state: Option<&PyValue>) -> Result<(), PyExc
     let PyValue::Dict(by_rel) = &mut sources else {
         return Err(PyExc::AttributeError); // .keys()
     };
+    let by_rel = Arc::make_mut(by_rel);
     for entries in by_rel.values_mut() {
         hyphens_to_underscores(entries)?;
     }
@@ -603,7 +648,7 @@ fn hyphens_to_underscores(entries: &mut PyValue) -> Result<(), PyExc> {
                         PyKey::Int(_) => Err(PyExc::AttributeError), // int has no .replace
                     })
                     .collect::<Result<_, _>>()?;
-                d.extend(renamed);
+                Arc::make_mut(d).extend(renamed);
             }
             Ok(())
         }
@@ -621,7 +666,7 @@ fn hyphens_to_underscores(entries: &mut PyValue) -> Result<(), PyExc> {
 fn dict_update(target: &mut PyDict, other: PyValue) -> Result<(), PyExc> {
     match other {
         PyValue::Dict(d) => {
-            target.extend(d);
+            target.extend(Arc::unwrap_or_clone(d));
             Ok(())
         }
         PyValue::List(items) => {

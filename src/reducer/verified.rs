@@ -351,7 +351,7 @@ fn reconcile(
 ) -> (Vec<Event>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let old_sources = match peer_json(bag, "sources") {
-        Some(PyValue::Dict(d)) => d,
+        Some(PyValue::Dict(d)) => Arc::unwrap_or_clone(d),
         _ => PyDict::default(),
     };
     let old_delete: Vec<Arc<str>> = match peer_json(bag, "sources_to_delete") {
@@ -401,7 +401,7 @@ fn reconcile(
     let delete = PyValue::List(delete.iter().map(|n| PyValue::Str(n.clone())).collect());
 
     let mut emitted = Vec::new();
-    if write_if_changed(bag, "sources", &PyValue::Dict(sources)) {
+    if write_if_changed(bag, "sources", &PyValue::dict(sources)) {
         emitted.push(Event::SourcesChanged);
     }
     if write_if_changed(bag, "sources_to_delete", &delete) {
@@ -588,7 +588,7 @@ fn derive_relation(
         if let Some(sef) = &sd.secure_extra_fields {
             e.insert(key("secure_extra_fields"), sef.clone());
         }
-        entries.push(PyValue::Dict(e));
+        entries.push(PyValue::dict(e));
     }
     entries
 }
