@@ -227,7 +227,7 @@ pub fn check(view: &StepView) -> Vec<Violation> {
                     DiffItem::Add(..) => continue,
                 };
                 stale.extend(
-                    gone.0
+                    gone.items()
                         .iter()
                         .map(|d| &d.name)
                         .filter(|n| !provisioned(after, n) && !deleted(after, n))

@@ -51,7 +51,33 @@ impl std::fmt::Debug for Datasource {
 /// A run of datasources rendered from one entry of the peer `sources` document. Equality
 /// is identity: a diff of two renders finds the runs that were rendered anew.
 #[derive(Clone, Debug)]
-pub struct Segment(pub Arc<Vec<Datasource>>);
+pub struct Segment(pub Arc<Run>);
+
+/// The datasources of a [`Segment`], with the counts [`Aggregates`] needs, taken once.
+#[derive(Debug)]
+pub struct Run {
+    pub items: Vec<Datasource>,
+    /// How many have a `url` without an RFC 3986 scheme.
+    pub bad_urls: usize,
+    /// How many hold a `$`.
+    pub dollars: usize,
+}
+
+impl Segment {
+    fn new(items: Vec<Datasource>) -> Segment {
+        let (bad_urls, dollars) = seg_stats(&items);
+        Segment(Arc::new(Run {
+            items,
+            bad_urls,
+            dollars,
+        }))
+    }
+
+    /// The datasources, in order.
+    pub fn items(&self) -> &[Datasource] {
+        &self.0.items
+    }
+}
 
 impl PartialEq for Segment {
     fn eq(&self, other: &Self) -> bool {
@@ -77,15 +103,15 @@ impl DatasourceList {
     }
 
     fn set(&mut self, pos: Pos, items: Vec<Datasource>) {
-        self.put(pos, Some(Segment(Arc::new(items))));
+        self.put(pos, Some(Segment::new(items)));
     }
 
     fn put(&mut self, pos: Pos, seg: Option<Segment>) {
         if let Some(old) = self.segs.remove(&pos) {
-            self.len -= old.0.len();
+            self.len -= old.items().len();
         }
-        if let Some(seg) = seg.filter(|s| !s.0.is_empty()) {
-            self.len += seg.0.len();
+        if let Some(seg) = seg.filter(|s| !s.items().is_empty()) {
+            self.len += seg.items().len();
             self.segs.insert(pos, seg);
         }
     }
@@ -99,7 +125,7 @@ impl DatasourceList {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Datasource> {
-        self.segs.values().flat_map(|s| s.0.iter())
+        self.segs.values().flat_map(|s| s.items().iter())
     }
 
     /// The runs by position (for diffs between renders).
@@ -211,7 +237,7 @@ impl Aggregates {
         let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
             Default::default();
         let mut count = |agg: &mut Aggregates, seg: &Segment, add: bool| {
-            let (bad, dollars) = seg_stats(&seg.0);
+            let (bad, dollars) = (seg.0.bad_urls, seg.0.dollars);
             let by: i64 = if add { 1 } else { -1 };
             if add {
                 agg.bad_urls += bad;
@@ -220,7 +246,7 @@ impl Aggregates {
                 agg.bad_urls -= bad;
                 agg.dollars -= dollars;
             }
-            for d in seg.0.iter() {
+            for d in seg.items() {
                 let PyValue::Str(n) = &d.name else {
                     if add {
                         agg.odd_names += 1;
@@ -490,8 +516,49 @@ pub fn render_incremental(profile: Profile, state: &State, memo: &mut RenderMemo
     r
 }
 
-fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderResult {
+/// What changed between two `sources` documents: (position, old value, new value).
+type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
+
+fn doc_changes(old: &PDict, new: &PDict) -> Vec<Change> {
     use imbl::ordmap::DiffItem;
+    old.slots()
+        .diff(new.slots())
+        .map(|d| match d {
+            DiffItem::Add(p, slot) => (*p, None, Some(slot.value.clone())),
+            DiffItem::Update {
+                old: (_, old),
+                new: (p, slot),
+            } => (*p, Some(old.value.clone()), Some(slot.value.clone())),
+            DiffItem::Remove(p, _) => (*p, None, None),
+        })
+        .collect()
+}
+
+/// The datasource rendered before for `info`, the `i`th item of an entry: `before` holds
+/// the entry's old value and the run rendered from it; when they correspond item for item
+/// and one old item is the very dict `info` is, its datasource is reused.
+fn rendered_before(
+    before: Option<&(Arc<PyValue>, Segment)>,
+    i: usize,
+    info: &PyValue,
+) -> Option<Datasource> {
+    let (old, seg) = before?;
+    let PyValue::List(old_items) = &**old else {
+        return None;
+    };
+    if old_items.len() != seg.items().len() {
+        return None;
+    }
+    let PyValue::Dict(d) = info else { return None };
+    let same =
+        |j: &usize| matches!(old_items.get(*j), Some(PyValue::Dict(o)) if Arc::ptr_eq(o, d));
+    let j = Some(i)
+        .filter(same)
+        .or_else(|| (0..old_items.len()).find(same))?;
+    Some(seg.items()[j].clone())
+}
+
+fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderResult {
     let empty = PDict::default();
     let doc = match state.peer_value("sources") {
         None => &empty,
@@ -508,21 +575,7 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         };
     }
     let configured = configured_timeout(state);
-    type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
-    let changes: Vec<Change> = memo
-        .doc
-        .slots()
-        .diff(doc.slots())
-        .map(|d| match d {
-            DiffItem::Add(p, slot) => (*p, None, Some(slot.value.clone())),
-            DiffItem::Update {
-                old: (_, old),
-                new: (p, slot),
-            } => (*p, Some(old.value.clone()), Some(slot.value.clone())),
-            DiffItem::Remove(p, _) => (*p, None, None),
-        })
-        .collect();
-    for (pos, old, value) in changes {
+    for (pos, old, value) in doc_changes(&memo.doc, doc) {
         // The datasources this entry rendered before, item for item, to reuse for the
         // items (shared dicts) that did not change.
         let before: Option<(Arc<PyValue>, Segment)> = old.zip(memo.ok.segs.get(&pos).cloned());
@@ -545,21 +598,10 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
                 }
             },
         };
-        let reuse = |i: usize, info: &PyValue| -> Option<Datasource> {
-            let (old, seg) = before.as_ref()?;
-            let PyValue::List(old_items) = &**old else { return None };
-            if old_items.len() != seg.0.len() {
-                return None;
-            }
-            let PyValue::Dict(d) = info else { return None };
-            let same = |j: &usize| matches!(old_items.get(*j), Some(PyValue::Dict(o)) if Arc::ptr_eq(o, d));
-            let j = Some(i).filter(same).or_else(|| (0..old_items.len()).find(same))?;
-            Some(seg.0[j].clone())
-        };
         match items
             .iter()
             .enumerate()
-            .map(|(i, info)| match reuse(i, info) {
+            .map(|(i, info)| match rendered_before(before.as_ref(), i, info) {
                 Some(ds) => Ok(ds),
                 None => reference_datasource(info, &configured),
             })
@@ -664,7 +706,6 @@ pub fn render_verified_incremental(
     state: &State,
     memo: &mut VerifiedRenderMemo,
 ) -> (Arc<Rendered>, Vec<Arc<str>>) {
-    use imbl::ordmap::DiffItem;
     let full = |memo: &mut VerifiedRenderMemo| {
         let r = render_verified(state);
         let fresh = r
@@ -697,22 +738,16 @@ pub fn render_verified_incremental(
         memo.config = Some(state.config.clone());
     }
     let configured = verified_timeout(state);
-    let changes: Vec<(Pos, Option<Arc<PyValue>>)> = memo
-        .doc
-        .slots()
-        .diff(doc.slots())
-        .map(|d| match d {
-            DiffItem::Add(p, slot) | DiffItem::Update { new: (p, slot), .. } => {
-                (*p, Some(slot.value.clone()))
-            }
-            DiffItem::Remove(p, _) => (*p, None),
-        })
-        .collect();
-    for (pos, value) in changes {
+    for (pos, old, value) in doc_changes(&memo.doc, &doc) {
+        let before = old.zip(memo.ok.segs.get(&pos).cloned());
         let items = match value.as_deref() {
             Some(PyValue::List(items)) => items
                 .iter()
-                .filter_map(|info| verified_datasource(info, &configured))
+                .enumerate()
+                .filter_map(|(i, info)| {
+                    rendered_before(before.as_ref(), i, info)
+                        .or_else(|| verified_datasource(info, &configured))
+                })
                 .collect(),
             _ => Vec::new(),
         };

@@ -60,6 +60,84 @@ struct Derived {
     entries: Arc<PyValue>,
     names: Vec<Arc<str>>,
     diagnostics: Vec<Diagnostic>,
+    /// The `grafana_source_data` text and what [`source_data`] made of it.
+    source: Option<(Arc<str>, Arc<ParsedSource>)>,
+    /// Each entry with the unit and host it was made from.
+    units: Vec<UnitEntry>,
+}
+
+/// What [`source_data`] gives for a relation.
+type ParsedSource = Result<Option<SourceData>, Diagnostic>;
+
+/// [`derive_relation`] for one relation on its own, reusing what `prev` (the same relation
+/// derived before) parsed and built when its inputs are unchanged.
+fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
+    let raw = rel.app_data.get("grafana_source_data");
+    let reused = prev.and_then(|p| p.source.as_ref()).filter(|(t, _)| {
+        raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t)
+    });
+    let (source, sd) = match reused {
+        Some((t, sd)) => (Some((t.clone(), sd.clone())), sd.clone()),
+        None => {
+            let sd = Arc::new(source_data(id, rel));
+            (raw.map(|t| (t.clone(), sd.clone())), sd)
+        }
+    };
+    let mut diagnostics = Vec::new();
+    let units = match &*sd {
+        Ok(Some(data)) => {
+            let same_source = prev
+                .and_then(|p| p.source.as_ref())
+                .is_some_and(|(_, old)| Arc::ptr_eq(old, &sd));
+            let reuse = match prev {
+                Some(p) if same_source => &p.units[..],
+                _ => &[],
+            };
+            let mut taken = BTreeSet::new();
+            derive_units(id, rel, data, &mut taken, &mut diagnostics, reuse)
+        }
+        Ok(None) => Vec::new(),
+        Err(d) => {
+            diagnostics.push(d.clone());
+            Vec::new()
+        }
+    };
+    let entries = PyValue::List(units.iter().map(|(_, _, e)| e.clone()).collect());
+    Derived {
+        names: entry_names(&entries),
+        entries: Arc::new(entries),
+        diagnostics,
+        source,
+        units,
+    }
+}
+
+/// Whether two values dump to the same JSON text (shared dicts compare by pointer).
+fn same_json(a: &PyValue, b: &PyValue) -> bool {
+    match (a, b) {
+        (PyValue::Dict(x), PyValue::Dict(y)) => {
+            Arc::ptr_eq(x, y)
+                || (x.len() == y.len()
+                    && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| {
+                        let text = |k: &PyKey| match k {
+                            PyKey::Str(s) => s.to_string(),
+                            PyKey::Int(n) => n.to_string(),
+                        };
+                        (ka == kb || text(ka) == text(kb)) && same_json(va, vb)
+                    }))
+        }
+        (PyValue::List(x), PyValue::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+        }
+        (PyValue::Str(x), PyValue::Str(y)) => x == y,
+        (PyValue::Float(x), PyValue::Float(y)) => {
+            x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan())
+        }
+        (PyValue::Int(x), PyValue::Int(y)) => x == y,
+        (PyValue::Bool(x), PyValue::Bool(y)) => x == y,
+        (PyValue::None, PyValue::None) => true,
+        _ => false,
+    }
 }
 
 /// The leader's reconcile, memoised: each relation derived on its own, for the relations
@@ -122,16 +200,7 @@ impl ReconcileCache {
                 }
             }
             self.diagnosed.remove(&id);
-            let new = rel.map(|rel| {
-                let mut taken = BTreeSet::new();
-                let mut diagnostics = Vec::new();
-                let entries = PyValue::List(derive_relation(id, &rel, &mut taken, &mut diagnostics));
-                Arc::new(Derived {
-                    names: entry_names(&entries),
-                    entries: Arc::new(entries),
-                    diagnostics,
-                })
-            });
+            let new = rel.map(|rel| Arc::new(derive_alone(id, &rel, old.as_deref())));
             if let Some(new) = &new {
                 for n in &new.names {
                     *delta.entry(n.clone()).or_insert(0) += 1;
@@ -144,12 +213,14 @@ impl ReconcileCache {
             };
             match (non_empty(&old), non_empty(&new)) {
                 (None, None) => {}
-                (Some(a), Some(b)) if json::dumps(&a.entries) == json::dumps(&b.entries) => {
+                (Some(a), Some(b)) if same_json(&a.entries, &b.entries) => {
                     // Same text: keep the old value, so the document is unchanged.
                     let kept = Arc::new(Derived {
                         entries: a.entries.clone(),
                         names: b.names.clone(),
                         diagnostics: b.diagnostics.clone(),
+                        source: b.source.clone(),
+                        units: b.units.clone(),
                     });
                     self.insert(id, kept);
                     continue;
@@ -537,14 +608,32 @@ fn derive_relation(
     taken: &mut BTreeSet<Arc<str>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<PyValue> {
-    let sd = match source_data(id, rel) {
-        Ok(Some(sd)) => sd,
-        Ok(None) => return Vec::new(),
+    match source_data(id, rel) {
+        Ok(Some(sd)) => derive_units(id, rel, &sd, taken, diagnostics, &[])
+            .into_iter()
+            .map(|(_, _, e)| e)
+            .collect(),
+        Ok(None) => Vec::new(),
         Err(d) => {
             diagnostics.push(d);
-            return Vec::new();
+            Vec::new()
         }
-    };
+    }
+}
+
+/// A unit's derived entry, with the unit name and host it was made from.
+type UnitEntry = (Arc<str>, Arc<str>, PyValue);
+
+/// The entries of a relation's units under `sd`, as `(unit, host, entry)`. An entry in
+/// `reuse` made from the same source data for the same unit and host is taken as is.
+fn derive_units(
+    id: u64,
+    rel: &Relation,
+    sd: &SourceData,
+    taken: &mut BTreeSet<Arc<str>>,
+    diagnostics: &mut Vec<Diagnostic>,
+    reuse: &[UnitEntry],
+) -> Vec<UnitEntry> {
     let mut entries = Vec::new();
     for (unit, bag) in &rel.units {
         let Some(host) = bag.get("grafana_source_host").filter(|h| !h.is_empty()) else {
@@ -572,6 +661,10 @@ fn derive_relation(
             ));
             continue;
         }
+        if let Some((_, _, e)) = reuse.iter().find(|(u, h, _)| *u == unit.0 && h == host) {
+            entries.push((unit.0.clone(), host.clone(), e.clone()));
+            continue;
+        }
         let url = if crate::invariants::has_rfc3986_scheme(host) {
             host.to_string()
         } else {
@@ -588,7 +681,7 @@ fn derive_relation(
         if let Some(sef) = &sd.secure_extra_fields {
             e.insert(key("secure_extra_fields"), sef.clone());
         }
-        entries.push(PyValue::dict(e));
+        entries.push((unit.0.clone(), host.clone(), PyValue::dict(e)));
     }
     entries
 }
