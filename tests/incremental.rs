@@ -38,7 +38,8 @@ fn generated(config: &GenConfig) -> Vec<Entry> {
 fn generated_logs_fold_the_same_incrementally_and_exactly() {
     let mut steps = 0;
     for seed in 0..24u64 {
-        let mut config = GenConfig::new(1 + (seed % 6) as usize, 1 + (seed % 4) as usize, 250, seed);
+        let mut config =
+            GenConfig::new(1 + (seed % 6) as usize, 1 + (seed % 4) as usize, 250, seed);
         config.leader_during_setup = seed % 3 == 0;
         if seed % 2 == 1 {
             config.profile_hint = Profile::Verified;
@@ -58,7 +59,11 @@ fn generated_logs_fold_the_same_incrementally_and_exactly() {
 fn committed_logs_fold_the_same_incrementally_and_exactly() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut logs = 0;
-    for dir in ["tests/conformance/cases", "tests/profiles", "tests/counterexamples"] {
+    for dir in [
+        "tests/conformance/cases",
+        "tests/profiles",
+        "tests/counterexamples",
+    ] {
         for e in std::fs::read_dir(root.join(dir)).unwrap() {
             let p = e.unwrap().path();
             let name = p.to_string_lossy().into_owned();
@@ -75,4 +80,29 @@ fn committed_logs_fold_the_same_incrementally_and_exactly() {
         }
     }
     assert!(logs > 70, "only {logs} logs compared");
+}
+
+/// Bigger worlds and longer logs (20 to 40 relations, 3,000 steps, 12 seeds): about two
+/// minutes in release. `cargo test --release --test incremental -- --ignored`.
+#[test]
+#[ignore = "a campaign: about two minutes in release"]
+fn larger_generated_logs_fold_the_same_incrementally_and_exactly() {
+    for seed in 100..112u64 {
+        let mut config = GenConfig::new(
+            20 + (seed % 3) as usize * 10,
+            3 + (seed % 3) as usize,
+            3000,
+            seed,
+        );
+        config.leader_during_setup = seed % 2 == 0;
+        if seed % 3 == 0 {
+            config.profile_hint = Profile::Verified;
+        }
+        let entries = generated(&config);
+        for profile in Profile::ALL {
+            if let Some(d) = first_difference(profile, &entries) {
+                panic!("seed {seed} ({config:?}): {d}");
+            }
+        }
+    }
 }
