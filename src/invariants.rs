@@ -221,7 +221,11 @@ pub fn check(view: &StepView) -> Vec<Violation> {
         // A reused render is the same object: nothing it provisioned can have gone.
         if !std::sync::Arc::ptr_eq(before, after) {
             let mut stale = Vec::new();
-            for d in before.datasources.segments().diff(after.datasources.segments()) {
+            for d in before
+                .datasources
+                .segments()
+                .diff(after.datasources.segments())
+            {
                 let gone = match d {
                     DiffItem::Remove(_, seg) | DiffItem::Update { old: (_, seg), .. } => seg,
                     DiffItem::Add(..) => continue,

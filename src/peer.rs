@@ -141,7 +141,9 @@ impl std::hash::Hash for PeerValue {
 
 /// The texts of a peer databag (materialising each).
 pub fn bag_texts(bag: &PeerBag) -> crate::log::Databag {
-    bag.iter().map(|(k, v)| (k.clone(), v.text().clone())).collect()
+    bag.iter()
+        .map(|(k, v)| (k.clone(), v.text().clone()))
+        .collect()
 }
 
 /// A databag of texts (a log's `app_data`) as peer values.
@@ -338,15 +340,14 @@ impl PDict {
             return Some(*p);
         }
         let id = canonical_id(key)? as Pos;
-        self.entries
-            .get(&id)
-            .filter(|s| &*s.key == key)
-            .map(|_| id)
+        self.entries.get(&id).filter(|s| &*s.key == key).map(|_| id)
     }
 
     /// `d.get(key)`.
     pub fn get(&self, key: &str) -> Option<&Arc<PyValue>> {
-        self.pos_of(key).and_then(|p| self.entries.get(&p)).map(|s| &s.value)
+        self.pos_of(key)
+            .and_then(|p| self.entries.get(&p))
+            .map(|s| &s.value)
     }
 
     /// `d[key] = value`: in place when the key exists, else appended.
@@ -556,7 +557,9 @@ mod tests {
     #[test]
     fn list_removes_first_occurrence() {
         let s = |t: &str| PyValue::Str(t.into());
-        let mut l: PList = [s("a"), s("b"), s("a"), PyValue::None].into_iter().collect();
+        let mut l: PList = [s("a"), s("b"), s("a"), PyValue::None]
+            .into_iter()
+            .collect();
         assert!(l.remove_str("a"));
         assert_eq!(l.count_str("a"), 1);
         let text = PeerValue::from_doc(Doc::List(l)).text().clone();

@@ -10,8 +10,8 @@
 use crate::peer::{Doc, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::Profile;
-use imbl::OrdMap;
 use crate::world::State;
+use imbl::OrdMap;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -550,8 +550,7 @@ fn rendered_before(
         return None;
     }
     let PyValue::Dict(d) = info else { return None };
-    let same =
-        |j: &usize| matches!(old_items.get(*j), Some(PyValue::Dict(o)) if Arc::ptr_eq(o, d));
+    let same = |j: &usize| matches!(old_items.get(*j), Some(PyValue::Dict(o)) if Arc::ptr_eq(o, d));
     let j = Some(i)
         .filter(same)
         .or_else(|| (0..old_items.len()).find(same))?;
@@ -567,7 +566,11 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
             _ => return Err(PyExc::AttributeError), // .values()
         },
     };
-    if !memo.config.as_ref().is_some_and(|c| c.ptr_eq(&state.config)) {
+    if !memo
+        .config
+        .as_ref()
+        .is_some_and(|c| c.ptr_eq(&state.config))
+    {
         *memo = RenderMemo {
             config: Some(state.config.clone()),
             last: memo.last.take(),
@@ -601,10 +604,12 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         match items
             .iter()
             .enumerate()
-            .map(|(i, info)| match rendered_before(before.as_ref(), i, info) {
-                Some(ds) => Ok(ds),
-                None => reference_datasource(info, &configured),
-            })
+            .map(
+                |(i, info)| match rendered_before(before.as_ref(), i, info) {
+                    Some(ds) => Ok(ds),
+                    None => reference_datasource(info, &configured),
+                },
+            )
             .collect::<Result<Vec<_>, _>>()
         {
             Ok(ds) => memo.ok.set(pos, ds),
@@ -722,7 +727,11 @@ pub fn render_verified_incremental(
     let Some(bag) = state.last_peer_data() else {
         return full(memo);
     };
-    let read = |k: &str| bag.get(k).filter(|v| !v.is_empty()).and_then(|v| v.doc().ok());
+    let read = |k: &str| {
+        bag.get(k)
+            .filter(|v| !v.is_empty())
+            .and_then(|v| v.doc().ok())
+    };
     let doc = match read("sources") {
         Some(Doc::Dict(d)) => d.clone(),
         _ => PDict::default(),
@@ -732,7 +741,11 @@ pub fn render_verified_incremental(
         Some(Doc::List(_)) => return full(memo),
         _ => PList::default(),
     };
-    if !memo.config.as_ref().is_some_and(|c| c.ptr_eq(&state.config)) {
+    if !memo
+        .config
+        .as_ref()
+        .is_some_and(|c| c.ptr_eq(&state.config))
+    {
         memo.doc = PDict::default();
         memo.ok = DatasourceList::default();
         memo.config = Some(state.config.clone());
@@ -778,7 +791,12 @@ pub fn render_verified_incremental(
             }
         }
     } else {
-        memo.extras = state.rendered_ever.iter().filter(|s| is_extra(s)).cloned().collect();
+        memo.extras = state
+            .rendered_ever
+            .iter()
+            .filter(|s| is_extra(s))
+            .cloned()
+            .collect();
     }
     let fresh: Vec<Arc<str>> = r1
         .agg

@@ -217,7 +217,12 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
                 Err(e) => return done(RelResult::Raises(e), source, Vec::new()),
             },
         };
-        units.push((unit_name.clone(), host_addr.clone(), entry.clone(), name.clone()));
+        units.push((
+            unit_name.clone(),
+            host_addr.clone(),
+            entry.clone(),
+            name.clone(),
+        ));
         data.push(entry);
         names.push(name);
     }
@@ -345,11 +350,7 @@ fn truthy_list(list: &PyValue) -> bool {
 /// name struck ([`Settled`]): so only names newly derived, and the ones it left pending,
 /// need looking at.
 fn relation_changed_fast(tx: &mut Tx, memo: &mut Memo, mut list: PList) -> Result<(), PyExc> {
-    let mut cache = memo
-        .libpatch21
-        .as_deref()
-        .cloned()
-        .unwrap_or_default();
+    let mut cache = memo.libpatch21.as_deref().cloned().unwrap_or_default();
     let names_before = cache.names.clone();
     let risen = cache.update(&tx.state.relations);
     let cache = Arc::new(cache);

@@ -164,7 +164,12 @@ fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> S
         // Rendering again after this gives the same config: the names added are exactly
         // the ones it provisions, which its deletions exclude.
         let r = if incremental {
-            let mut memo = after.memo.verified_render.as_deref().cloned().unwrap_or_default();
+            let mut memo = after
+                .memo
+                .verified_render
+                .as_deref()
+                .cloned()
+                .unwrap_or_default();
             let (r, fresh) = crate::render::render_verified_incremental(&after, &mut memo);
             after.memo.verified_render = Some(std::sync::Arc::new(memo));
             for n in fresh {

@@ -73,9 +73,9 @@ type ParsedSource = Result<Option<SourceData>, Diagnostic>;
 /// derived before) parsed and built when its inputs are unchanged.
 fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
     let raw = rel.app_data.get("grafana_source_data");
-    let reused = prev.and_then(|p| p.source.as_ref()).filter(|(t, _)| {
-        raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t)
-    });
+    let reused = prev
+        .and_then(|p| p.source.as_ref())
+        .filter(|(t, _)| raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t));
     let (source, sd) = match reused {
         Some((t, sd)) => (Some((t.clone(), sd.clone())), sd.clone()),
         None => {
@@ -286,7 +286,6 @@ impl ReconcileCache {
     }
 }
 
-
 fn same_value(a: Option<&PeerValue>, b: Option<&PeerValue>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -307,7 +306,11 @@ fn reconcile_incremental(
     let ours = cache.written.as_ref().is_some_and(|(s, d)| {
         same_value(s.as_ref(), bag.get(SOURCES)) && same_value(d.as_ref(), bag.get(TO_DELETE))
     });
-    let old_delete = match bag.get(TO_DELETE).filter(|v| !v.is_empty()).map(|v| v.doc()) {
+    let old_delete = match bag
+        .get(TO_DELETE)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.doc())
+    {
         None => Some(PList::default()),
         Some(Ok(Doc::List(l))) if l.is_set_of_strings() => Some(l.clone()),
         Some(_) => None,
@@ -318,8 +321,8 @@ fn reconcile_incremental(
         let out = reconcile(state, bag, legacy);
         // The full reconcile wrote `doc` and deletions disjoint from the names, unless
         // names collided or a relation is being left.
-        cache.written = together_is_apart
-            .then(|| (bag.get(SOURCES).cloned(), bag.get(TO_DELETE).cloned()));
+        cache.written =
+            together_is_apart.then(|| (bag.get(SOURCES).cloned(), bag.get(TO_DELETE).cloned()));
         return out;
     };
     let mut emitted = Vec::new();
