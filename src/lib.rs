@@ -13,6 +13,7 @@ pub mod import;
 pub mod invariants;
 pub mod log;
 pub mod metadata;
+pub mod names;
 pub mod peer;
 pub mod provider;
 pub mod py;

@@ -234,8 +234,7 @@ impl Aggregates {
         let mut touched: Vec<Arc<str>> = Vec::new();
         // Net change of each name's count over the runs that differ: a run rendered again
         // with the same names leaves the shared name map untouched.
-        let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
-            Default::default();
+        let mut delta = crate::names::Delta::default();
         let mut count = |agg: &mut Aggregates, seg: &Segment, add: bool| {
             let (bad, dollars) = (seg.0.bad_urls, seg.0.dollars);
             let by: i64 = if add { 1 } else { -1 };
@@ -255,7 +254,7 @@ impl Aggregates {
                     }
                     continue;
                 };
-                *delta.entry(n.clone()).or_insert(0) += by;
+                delta.add([n], by);
             }
         };
         for d in prev.datasources.segs.diff(&ds.segs) {
@@ -268,27 +267,10 @@ impl Aggregates {
                 }
             }
         }
-        for (n, d) in delta {
-            if d == 0 {
-                continue;
-            }
-            let c = i64::from(agg.names.get(&n).copied().unwrap_or(0));
-            let c2 = c + d;
-            debug_assert!(c2 >= 0, "name count below zero");
-            if (c >= 2) != (c2 >= 2) {
-                if c2 >= 2 {
-                    agg.dups += 1;
-                } else {
-                    agg.dups -= 1;
-                }
-            }
-            if (c == 0) != (c2 <= 0) {
-                touched.push(n.clone());
-            }
-            if c2 <= 0 {
-                agg.names.remove(&n);
-            } else {
-                agg.names.insert(n, c2 as u32);
+        for m in delta.apply(&mut agg.names) {
+            agg.dups = agg.dups.wrapping_add_signed(m.dup_change());
+            if m.appeared() || m.vanished() {
+                touched.push(m.name);
             }
         }
         let mut item = |agg: &mut Aggregates, v: &PyValue, add: bool| {
@@ -414,6 +396,17 @@ fn int_lt_f64(n: &PyInt, f: f64) -> bool {
     }
 }
 
+/// `jsonData` with `timeout` set to the configured one (a missing or non-dict `jsonData`
+/// becomes a dict holding just that).
+fn raise_timeout(json_data: Option<PyValue>, configured: &PyValue) -> PyValue {
+    let mut d = match json_data {
+        Some(PyValue::Dict(d)) => Arc::unwrap_or_clone(d),
+        _ => PyDict::default(),
+    };
+    d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
+    PyValue::dict(d)
+}
+
 /// `_generate_datasource_config()` over the peer databag, from scratch.
 pub fn render_reference(state: &State) -> RenderResult {
     // GrafanaSourceConsumer.sources
@@ -471,12 +464,7 @@ fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasour
         Some(_) => return Err(PyExc::AttributeError),
     };
     if int_lt(&py::py_int(&timeout)?, configured)? {
-        let mut d = match json_data.take() {
-            Some(PyValue::Dict(d)) => Arc::unwrap_or_clone(d),
-            _ => PyDict::default(),
-        };
-        d.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
-        json_data = Some(PyValue::dict(d));
+        json_data = Some(raise_timeout(json_data, configured));
     }
     Ok(Datasource {
         name,
@@ -487,14 +475,39 @@ fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasour
     })
 }
 
+/// The runs a renderer made from the `sources` document it saw last, under the config it
+/// saw last.
+#[derive(Clone, Default)]
+struct Runs {
+    doc: PDict,
+    config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
+    ok: DatasourceList,
+}
+
+impl Runs {
+    /// Forget every run when the config is not the one they were made under.
+    fn keep_if_config(&mut self, state: &State) -> bool {
+        if self
+            .config
+            .as_ref()
+            .is_some_and(|c| c.ptr_eq(&state.config))
+        {
+            return true;
+        }
+        *self = Runs {
+            config: Some(state.config.clone()),
+            ..Runs::default()
+        };
+        false
+    }
+}
+
 /// What the incremental reference renderer keeps between renders of one replay: each
 /// `sources` entry's datasources (or the exception it raises), for the document and
 /// config it rendered last.
 #[derive(Clone, Default)]
 pub struct RenderMemo {
-    doc: PDict,
-    config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
-    ok: DatasourceList,
+    runs: Runs,
     /// Entries whose `list()` raises, and entries one of whose items raises.
     list_failing: OrdMap<Pos, PyExc>,
     info_failing: OrdMap<Pos, PyExc>,
@@ -566,23 +579,16 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
             _ => return Err(PyExc::AttributeError), // .values()
         },
     };
-    if !memo
-        .config
-        .as_ref()
-        .is_some_and(|c| c.ptr_eq(&state.config))
-    {
-        *memo = RenderMemo {
-            config: Some(state.config.clone()),
-            last: memo.last.take(),
-            ..RenderMemo::default()
-        };
+    if !memo.runs.keep_if_config(state) {
+        memo.list_failing = OrdMap::new();
+        memo.info_failing = OrdMap::new();
     }
     let configured = configured_timeout(state);
-    for (pos, old, value) in doc_changes(&memo.doc, doc) {
+    for (pos, old, value) in doc_changes(&memo.runs.doc, doc) {
         // The datasources this entry rendered before, item for item, to reuse for the
         // items (shared dicts) that did not change.
-        let before: Option<(Arc<PyValue>, Segment)> = old.zip(memo.ok.segs.get(&pos).cloned());
-        memo.ok.put(pos, None);
+        let before: Option<(Arc<PyValue>, Segment)> = old.zip(memo.runs.ok.segs.get(&pos).cloned());
+        memo.runs.ok.put(pos, None);
         memo.list_failing.remove(&pos);
         memo.info_failing.remove(&pos);
         let Some(value) = value else { continue };
@@ -612,13 +618,13 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
             )
             .collect::<Result<Vec<_>, _>>()
         {
-            Ok(ds) => memo.ok.set(pos, ds),
+            Ok(ds) => memo.runs.ok.set(pos, ds),
             Err(e) => {
                 memo.info_failing.insert(pos, e);
             }
         }
     }
-    memo.doc = doc.clone();
+    memo.runs.doc = doc.clone();
     // Every entry's list() runs before any item is read: a list() failure comes first.
     if let Some((_, e)) = memo.list_failing.get_min() {
         return Err(*e);
@@ -628,7 +634,7 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
     }
     let delete = reference_delete(state)?;
     Ok(Arc::new(Rendered::new(
-        memo.ok.clone(),
+        memo.runs.ok.clone(),
         delete,
         false,
         memo.last.as_deref(),
@@ -674,12 +680,7 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
         .and_then(|t| py::py_int(&t).ok())
         .unwrap_or(PyInt::Small(0));
     if int_lt(&timeout, configured).unwrap_or(false) {
-        let mut j = match json_data.take() {
-            Some(PyValue::Dict(j)) => Arc::unwrap_or_clone(j),
-            _ => PyDict::default(),
-        };
-        j.insert(PyKey::Str(Arc::from("timeout")), configured.clone());
-        json_data = Some(PyValue::dict(j));
+        json_data = Some(raise_timeout(json_data, configured));
     }
     Some(Datasource {
         name,
@@ -694,9 +695,7 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
 /// states (it travels in [`crate::world::Memo`]).
 #[derive(Clone, Default)]
 pub struct VerifiedRenderMemo {
-    doc: PDict,
-    config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
-    ok: DatasourceList,
+    runs: Runs,
     /// The last render with the peer deletions as its `delete` (the base of the next).
     base: Option<Arc<Rendered>>,
     /// Names rendered before that are neither provisioned now nor in the peer deletions.
@@ -741,18 +740,10 @@ pub fn render_verified_incremental(
         Some(Doc::List(_)) => return full(memo),
         _ => PList::default(),
     };
-    if !memo
-        .config
-        .as_ref()
-        .is_some_and(|c| c.ptr_eq(&state.config))
-    {
-        memo.doc = PDict::default();
-        memo.ok = DatasourceList::default();
-        memo.config = Some(state.config.clone());
-    }
+    memo.runs.keep_if_config(state);
     let configured = verified_timeout(state);
-    for (pos, old, value) in doc_changes(&memo.doc, &doc) {
-        let before = old.zip(memo.ok.segs.get(&pos).cloned());
+    for (pos, old, value) in doc_changes(&memo.runs.doc, &doc) {
+        let before = old.zip(memo.runs.ok.segs.get(&pos).cloned());
         let items = match value.as_deref() {
             Some(PyValue::List(items)) => items
                 .iter()
@@ -764,11 +755,11 @@ pub fn render_verified_incremental(
                 .collect(),
             _ => Vec::new(),
         };
-        memo.ok.set(pos, items);
+        memo.runs.ok.set(pos, items);
     }
-    memo.doc = doc;
+    memo.runs.doc = doc;
     let r1 = Arc::new(Rendered::new(
-        memo.ok.clone(),
+        memo.runs.ok.clone(),
         peer_delete.clone(),
         true,
         memo.base.as_deref(),
@@ -815,7 +806,7 @@ pub fn render_verified_incremental(
         .cloned()
         .chain(memo.extras.iter().map(|s| PyValue::Str(s.clone())))
         .collect();
-    let r = Rendered::new(memo.ok.clone(), delete, true, Some(&r1));
+    let r = Rendered::new(memo.runs.ok.clone(), delete, true, Some(&r1));
     (Arc::new(r), fresh)
 }
 

@@ -7,6 +7,7 @@
 //! reference line being reproduced where the correspondence is not obvious.
 use super::{Event, Handled};
 use crate::log::{Endpoint, Entry, HookKind};
+use crate::names::{Delta, NameCounts};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue, Settled};
 use crate::py::json;
 use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
@@ -250,7 +251,7 @@ pub struct DeriveCache {
     /// `sources` as the leader writes it: `{id: hosts}` for non-empty host lists.
     doc: PDict,
     /// Every derived name, with its number of occurrences.
-    names: imbl::HashMap<Arc<str>, u32>,
+    names: NameCounts,
 }
 
 impl DeriveCache {
@@ -268,13 +269,7 @@ impl DeriveCache {
             .collect();
         // Net change of each name's count: a host moving keeps its name, and the shared
         // name map is then not touched at all.
-        let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
-            Default::default();
-        let mut shift = |names: &[Arc<str>], by: i64| {
-            for n in names {
-                *delta.entry(n.clone()).or_insert(0) += by;
-            }
-        };
+        let mut delta = Delta::default();
         for (id, rel) in changes {
             let old = self.results.remove(&id);
             if let Some(old) = &old {
@@ -285,7 +280,7 @@ impl DeriveCache {
                     RelResult::Falsy => {}
                     RelResult::Hosts { names, .. } => {
                         self.truthy -= 1;
-                        shift(names, -1);
+                        delta.add(names, -1);
                     }
                 }
             }
@@ -302,7 +297,7 @@ impl DeriveCache {
                 RelResult::Falsy => {}
                 RelResult::Hosts { names, .. } => {
                     self.truthy += 1;
-                    shift(names, 1);
+                    delta.add(names, 1);
                 }
             }
             let entry = match result {
@@ -314,23 +309,12 @@ impl DeriveCache {
             self.doc.set_canonical(id, entry);
             self.results.insert(id, Arc::new(derived));
         }
-        let mut risen = Vec::new();
-        for (n, d) in delta {
-            if d == 0 {
-                continue;
-            }
-            let c = i64::from(self.names.get(&n).copied().unwrap_or(0));
-            let c2 = c + d;
-            debug_assert!(c2 >= 0, "name count below zero");
-            if c2 <= 0 {
-                self.names.remove(&n);
-            } else {
-                if c == 0 {
-                    risen.push(n.clone());
-                }
-                self.names.insert(n, c2 as u32);
-            }
-        }
+        let risen = delta
+            .apply(&mut self.names)
+            .into_iter()
+            .filter(|m| m.appeared())
+            .map(|m| m.name)
+            .collect();
         self.rels = rels.clone();
         risen
     }

@@ -152,7 +152,7 @@ fn same_json(a: &PyValue, b: &PyValue) -> bool {
 pub struct ReconcileCache {
     rels: OrdMap<u64, Relation>,
     derived: OrdMap<u64, Arc<Derived>>,
-    names: imbl::HashMap<Arc<str>, u32>,
+    names: crate::names::NameCounts,
     /// Names derived more than once.
     dups: usize,
     /// `{id: entries}` for the relations with entries, ascending.
@@ -187,24 +187,19 @@ impl ReconcileCache {
                 DiffItem::Remove(id, _) => (*id, None),
             })
             .collect();
-        let mut delta: indexmap::IndexMap<Arc<str>, i64, foldhash::fast::RandomState> =
-            Default::default();
+        let mut delta = crate::names::Delta::default();
         let mut gone_in_order: Vec<Arc<str>> = Vec::new();
         let mut doc_changed = false;
         for (id, rel) in changed {
             let old = self.derived.remove(&id);
             if let Some(old) = &old {
-                for n in &old.names {
-                    *delta.entry(n.clone()).or_insert(0) -= 1;
-                    gone_in_order.push(n.clone());
-                }
+                delta.add(&old.names, -1);
+                gone_in_order.extend(old.names.iter().cloned());
             }
             self.diagnosed.remove(&id);
             let new = rel.map(|rel| Arc::new(derive_alone(id, &rel, old.as_deref())));
             if let Some(new) = &new {
-                for n in &new.names {
-                    *delta.entry(n.clone()).or_insert(0) += 1;
-                }
+                delta.add(&new.names, 1);
             }
             let non_empty = |d: &Option<Arc<Derived>>| {
                 d.as_ref()
@@ -239,29 +234,12 @@ impl ReconcileCache {
         }
         let mut entering = Vec::new();
         let mut left = std::collections::HashSet::new();
-        for (n, d) in delta {
-            if d == 0 {
-                continue;
-            }
-            let c = i64::from(self.names.get(&n).copied().unwrap_or(0));
-            let c2 = c + d;
-            if (c >= 2) != (c2 >= 2) {
-                if c2 >= 2 {
-                    self.dups += 1;
-                } else {
-                    self.dups -= 1;
-                }
-            }
-            if c == 0 && c2 > 0 {
-                entering.push(n.clone());
-            }
-            if c > 0 && c2 <= 0 {
-                left.insert(n.clone());
-            }
-            if c2 <= 0 {
-                self.names.remove(&n);
-            } else {
-                self.names.insert(n, c2 as u32);
+        for m in delta.apply(&mut self.names) {
+            self.dups = self.dups.wrapping_add_signed(m.dup_change());
+            if m.appeared() {
+                entering.push(m.name);
+            } else if m.vanished() {
+                left.insert(m.name);
             }
         }
         let mut leaving = Vec::new();
