@@ -218,8 +218,18 @@ pub fn check(view: &StepView) -> Vec<Violation> {
 
     let after_ok = view.rendered_after.as_ref().ok();
     if let (Ok(before), Some(after)) = (view.rendered_before, after_ok) {
-        // A reused render is the same object: nothing it provisioned can have gone.
-        if !std::sync::Arc::ptr_eq(before, after) {
+        // A reused render is the same object: nothing it provisioned can have gone. A render
+        // brought over from `before` lists every name whose count fell to zero in `touched`:
+        // when none did, nothing can be stale.
+        let vanished =
+            || {
+                before.agg.odd_names > 0
+                    || !after.agg.from.ptr_eq(&before.agg.names)
+                    || after.agg.touched.iter().any(|s| {
+                        before.agg.names.contains_key(s) && !after.agg.names.contains_key(s)
+                    })
+            };
+        if !std::sync::Arc::ptr_eq(before, after) && vanished() {
             let mut stale = Vec::new();
             for d in before
                 .datasources

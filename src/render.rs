@@ -56,7 +56,8 @@ pub struct Segment(pub Arc<Run>);
 /// The datasources of a [`Segment`], with the counts [`Aggregates`] needs, taken once.
 #[derive(Debug)]
 pub struct Run {
-    pub items: Vec<Datasource>,
+    /// Shared one by one: a run rendered again keeps the datasources of unchanged items.
+    pub items: Vec<Arc<Datasource>>,
     /// How many have a `url` without an RFC 3986 scheme.
     pub bad_urls: usize,
     /// How many hold a `$`.
@@ -64,7 +65,7 @@ pub struct Run {
 }
 
 impl Segment {
-    fn new(items: Vec<Datasource>) -> Segment {
+    fn new(items: Vec<Arc<Datasource>>) -> Segment {
         let (bad_urls, dollars) = seg_stats(&items);
         Segment(Arc::new(Run {
             items,
@@ -74,7 +75,7 @@ impl Segment {
     }
 
     /// The datasources, in order.
-    pub fn items(&self) -> &[Datasource] {
+    pub fn items(&self) -> &[Arc<Datasource>] {
         &self.0.items
     }
 }
@@ -98,11 +99,11 @@ impl DatasourceList {
     /// One run holding `items`.
     pub fn from_vec(items: Vec<Datasource>) -> Self {
         let mut l = DatasourceList::default();
-        l.set(0, items);
+        l.set(0, items.into_iter().map(Arc::new).collect());
         l
     }
 
-    fn set(&mut self, pos: Pos, items: Vec<Datasource>) {
+    fn set(&mut self, pos: Pos, items: Vec<Arc<Datasource>>) {
         self.put(pos, Some(Segment::new(items)));
     }
 
@@ -125,7 +126,9 @@ impl DatasourceList {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Datasource> {
-        self.segs.values().flat_map(|s| s.items().iter())
+        self.segs
+            .values()
+            .flat_map(|s| s.items().iter().map(|d| &**d))
     }
 
     /// The runs by position (for diffs between renders).
@@ -161,6 +164,8 @@ pub struct Aggregates {
     /// The string names whose being provisioned or being deleted may differ from the render
     /// these aggregates were brought over from (sorted, distinct).
     pub touched: Vec<Arc<str>>,
+    /// The provisioned names of that render (the base `touched` is relative to).
+    pub from: crate::names::NameCounts,
 }
 
 /// The provisioning file: datasources to provision and names to delete.
@@ -173,7 +178,7 @@ pub struct Rendered {
     pub agg: Aggregates,
 }
 
-fn seg_stats(seg: &[Datasource]) -> (usize, usize) {
+fn seg_stats(seg: &[Arc<Datasource>]) -> (usize, usize) {
     let bad = seg
         .iter()
         .filter(|d| !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u)))
@@ -230,6 +235,7 @@ impl Aggregates {
         let empty = Rendered::default();
         let prev = prev.unwrap_or(&empty);
         let mut agg = prev.agg.clone();
+        agg.from = prev.agg.names.clone();
         // Names whose provisioned count or deletion presence crossed zero.
         let mut touched: Vec<Arc<str>> = Vec::new();
         // Net change of each name's count over the runs that differ: a run rendered again
@@ -554,7 +560,7 @@ fn rendered_before(
     before: Option<&(Arc<PyValue>, Segment)>,
     i: usize,
     info: &PyValue,
-) -> Option<Datasource> {
+) -> Option<Arc<Datasource>> {
     let (old, seg) = before?;
     let PyValue::List(old_items) = &**old else {
         return None;
@@ -613,7 +619,7 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
             .map(
                 |(i, info)| match rendered_before(before.as_ref(), i, info) {
                     Some(ds) => Ok(ds),
-                    None => reference_datasource(info, &configured),
+                    None => reference_datasource(info, &configured).map(Arc::new),
                 },
             )
             .collect::<Result<Vec<_>, _>>()
@@ -750,7 +756,7 @@ pub fn render_verified_incremental(
                 .enumerate()
                 .filter_map(|(i, info)| {
                     rendered_before(before.as_ref(), i, info)
-                        .or_else(|| verified_datasource(info, &configured))
+                        .or_else(|| verified_datasource(info, &configured).map(Arc::new))
                 })
                 .collect(),
             _ => Vec::new(),
