@@ -159,7 +159,8 @@ pub struct State {
     /// Charm config values given so far (sticky, merged).
     pub config: OrdMap<Arc<str>, ConfigValue>,
     /// Visible `grafana-source` relations by id.
-    pub relations: OrdMap<u64, Relation>,
+    /// Boxed: a path copy of the map copies a pointer per relation, not the relation.
+    pub relations: OrdMap<u64, Arc<Relation>>,
     pub peer: Peer,
     /// Relations this unit itself has departed from (`departing_unit` was this unit), until
     /// they are created again.
@@ -291,7 +292,7 @@ fn apply_source(state: &mut State, entry: &Entry, id: u64, remote_app: &Arc<str>
         HookKind::RelationCreated => {
             state
                 .relations
-                .insert(id, Relation::new(remote_app.clone()));
+                .insert(id, Arc::new(Relation::new(remote_app.clone())));
             state.leaving.remove(&id);
         }
         HookKind::RelationDeparted
@@ -301,11 +302,15 @@ fn apply_source(state: &mut State, entry: &Entry, id: u64, remote_app: &Arc<str>
         }
         _ => {}
     }
-    let relation = state
-        .relations
-        .entry(id)
-        .or_insert_with(|| Relation::new(remote_app.clone()));
-    relation.app = remote_app.clone();
+    let relation = Arc::make_mut(
+        state
+            .relations
+            .entry(id)
+            .or_insert_with(|| Arc::new(Relation::new(remote_app.clone()))),
+    );
+    if relation.app != *remote_app {
+        relation.app = remote_app.clone();
+    }
     if let Some(app_data) = &entry.app_data {
         relation.app_data = app_data.clone();
     }

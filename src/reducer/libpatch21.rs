@@ -241,7 +241,7 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
 #[derive(Clone, Default)]
 pub struct DeriveCache {
     /// The relations these results are for.
-    rels: OrdMap<u64, Relation>,
+    rels: OrdMap<u64, Arc<Relation>>,
     results: OrdMap<u64, Arc<Derived>>,
     /// Relations whose result raises.
     raising: OrdSet<u64>,
@@ -256,9 +256,9 @@ pub struct DeriveCache {
 
 impl DeriveCache {
     /// Bring the cache to `rels`; returns the names whose count rose from zero.
-    fn update(&mut self, rels: &OrdMap<u64, Relation>) -> Vec<Arc<str>> {
+    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>) -> Vec<Arc<str>> {
         use imbl::ordmap::DiffItem;
-        let changes: Vec<(u64, Option<Relation>)> = self
+        let changes: Vec<(u64, Option<Arc<Relation>>)> = self
             .rels
             .diff(rels)
             .map(|d| match d {

@@ -150,7 +150,7 @@ fn same_json(a: &PyValue, b: &PyValue) -> bool {
 /// names that came and went. Otherwise the full reconcile runs.
 #[derive(Clone, Default)]
 pub struct ReconcileCache {
-    rels: OrdMap<u64, Relation>,
+    rels: OrdMap<u64, Arc<Relation>>,
     derived: OrdMap<u64, Arc<Derived>>,
     names: crate::names::NameCounts,
     /// Names derived more than once.
@@ -175,9 +175,9 @@ struct Changes {
 }
 
 impl ReconcileCache {
-    fn update(&mut self, rels: &OrdMap<u64, Relation>) -> Changes {
+    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>) -> Changes {
         use imbl::ordmap::DiffItem;
-        let changed: Vec<(u64, Option<Relation>)> = self
+        let changed: Vec<(u64, Option<Arc<Relation>>)> = self
             .rels
             .diff(rels)
             .map(|d| match d {
