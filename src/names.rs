@@ -63,6 +63,16 @@ impl Delta {
         }
     }
 
+    /// Replace `old` by `new` (names counted once per occurrence); nothing is noted when the
+    /// two are the same names in the same order, the common case of a host moving.
+    pub fn replace<'a>(&mut self, old: &'a [Arc<str>], new: &'a [Arc<str>]) {
+        if old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a == b) {
+            return;
+        }
+        self.add(old, -1);
+        self.add(new, 1);
+    }
+
     /// Apply the net changes to `counts`; the names whose count moved.
     pub fn apply(self, counts: &mut NameCounts) -> Vec<Moved> {
         let mut moved = Vec::new();

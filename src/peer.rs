@@ -314,6 +314,51 @@ pub struct PDict {
     entries: OrdMap<Pos, Slot>,
     /// Keys not at their canonical position, with the position they are at.
     moved: OrdMap<Arc<str>, Pos>,
+    /// The positions written since [`PDict::begin_edit`], and the entries before.
+    log: Option<Arc<EditLog<Slot>>>,
+}
+
+/// What a persistent map became since a snapshot of it: the snapshot, and the keys written
+/// since. Lets a reader that holds the snapshot find the changes by lookups instead of a
+/// diff of the two maps (which visits the boundary nodes of every shared subtree).
+#[derive(Clone)]
+pub struct EditLog<V: Clone> {
+    pub base: OrdMap<Pos, V>,
+    pub positions: Vec<Pos>,
+}
+
+impl<V: Clone> EditLog<V> {
+    /// Start logging the writes to `map`, from a snapshot of it now.
+    pub fn begin(log: &mut Option<Arc<EditLog<V>>>, map: &OrdMap<Pos, V>) {
+        *log = Some(Arc::new(EditLog {
+            base: map.clone(),
+            positions: Vec::new(),
+        }));
+    }
+
+    /// Note a write at `pos`.
+    pub fn note(log: &mut Option<Arc<EditLog<V>>>, pos: Pos) {
+        if let Some(log) = log {
+            Arc::make_mut(log).positions.push(pos);
+        }
+    }
+
+    /// The positions where `now` may differ from `older`, sorted and distinct, when `now`
+    /// is `older` or was logged from it; `None` when that is unknown (diff instead).
+    pub fn since(
+        log: &Option<Arc<EditLog<V>>>,
+        now: &OrdMap<Pos, V>,
+        older: &OrdMap<Pos, V>,
+    ) -> Option<Vec<Pos>> {
+        if now.ptr_eq(older) {
+            return Some(Vec::new());
+        }
+        let log = log.as_ref().filter(|l| l.base.ptr_eq(older))?;
+        let mut at = log.positions.clone();
+        at.sort_unstable();
+        at.dedup();
+        Some(at)
+    }
 }
 
 impl PDict {
@@ -350,22 +395,35 @@ impl PDict {
             .map(|s| &s.value)
     }
 
+    /// Log the positions written from now on (see [`EditLog`]).
+    pub fn begin_edit(&mut self) {
+        EditLog::begin(&mut self.log, &self.entries);
+    }
+
+    /// The positions where `self` may differ from `older` (see [`EditLog::since`]).
+    pub fn changes_since(&self, older: &PDict) -> Option<Vec<Pos>> {
+        EditLog::since(&self.log, &self.entries, &older.entries)
+    }
+
     /// `d[key] = value`: in place when the key exists, else appended.
     pub fn insert(&mut self, key: Arc<str>, value: Arc<PyValue>) {
         if let Some(p) = self.pos_of(&key) {
             let key = self.entries[&p].key.clone();
             self.entries.insert(p, Slot { key, value });
+            EditLog::note(&mut self.log, p);
             return;
         }
         let last = self.entries.get_max().map(|(p, _)| *p);
         match canonical_id(&key).map(|id| id as Pos) {
             Some(id) if last.is_none_or(|l| id > l) => {
                 self.entries.insert(id, Slot { key, value });
+                EditLog::note(&mut self.log, id);
             }
             _ => {
                 let p = last.map_or(APPENDED, |l| (l + 1).max(APPENDED));
                 self.moved.insert(key.clone(), p);
                 self.entries.insert(p, Slot { key, value });
+                EditLog::note(&mut self.log, p);
             }
         }
     }
@@ -374,6 +432,7 @@ impl PDict {
     pub fn remove(&mut self, key: &str) -> Option<Arc<PyValue>> {
         let p = self.pos_of(key)?;
         self.moved.remove(key);
+        EditLog::note(&mut self.log, p);
         self.entries.remove(&p).map(|s| s.value)
     }
 
@@ -381,6 +440,7 @@ impl PDict {
     /// document, whose keys are all canonical and ascending); `None` removes it.
     pub(crate) fn set_canonical(&mut self, id: u64, value: Option<(Arc<str>, Arc<PyValue>)>) {
         debug_assert!(self.moved.is_empty());
+        EditLog::note(&mut self.log, id as Pos);
         match value {
             Some((key, value)) => {
                 self.entries.insert(id as Pos, Slot { key, value });

@@ -7,7 +7,7 @@
 //! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
 //! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
 //! When that code raises, the render fails with the Python exception it raises.
-use crate::peer::{Doc, PDict, PList, Pos};
+use crate::peer::{Doc, EditLog, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::Profile;
 use crate::world::State;
@@ -62,12 +62,24 @@ pub struct Run {
     pub bad_urls: usize,
     /// How many hold a `$`.
     pub dollars: usize,
+    /// The string names, in order, and how many names are not strings.
+    pub names: Vec<Arc<str>>,
+    pub odd_names: usize,
 }
 
 impl Segment {
     fn new(items: Vec<Arc<Datasource>>) -> Segment {
         let (bad_urls, dollars) = seg_stats(&items);
+        let names: Vec<Arc<str>> = items
+            .iter()
+            .filter_map(|d| match &d.name {
+                PyValue::Str(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
         Segment(Arc::new(Run {
+            odd_names: items.len() - names.len(),
+            names,
             items,
             bad_urls,
             dollars,
@@ -89,10 +101,18 @@ impl PartialEq for Segment {
 /// The provisioned datasources, in order: persistent runs keyed by the position of the
 /// `sources` entry they come from, so that a render shares every run it did not redo with
 /// the render before it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct DatasourceList {
     segs: OrdMap<Pos, Segment>,
     len: usize,
+    /// The runs written since `begin_edit` (see [`crate::peer::EditLog`]).
+    log: Option<Arc<EditLog<Segment>>>,
+}
+
+impl std::fmt::Debug for DatasourceList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 impl DatasourceList {
@@ -107,7 +127,41 @@ impl DatasourceList {
         self.put(pos, Some(Segment::new(items)));
     }
 
+    fn begin_edit(&mut self) {
+        EditLog::begin(&mut self.log, &self.segs);
+    }
+
+    /// The runs where `self` and `older` may differ, as (old, new) pairs: lookups when
+    /// `self` was logged from `older`, a diff otherwise.
+    fn changes_since<'a>(
+        &'a self,
+        older: &'a DatasourceList,
+    ) -> Vec<(Option<&'a Segment>, Option<&'a Segment>)> {
+        use imbl::ordmap::DiffItem;
+        match EditLog::since(&self.log, &self.segs, &older.segs) {
+            Some(at) => at
+                .into_iter()
+                .map(|p| (older.segs.get(&p), self.segs.get(&p)))
+                .filter(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => a != b,
+                    (None, None) => false,
+                    _ => true,
+                })
+                .collect(),
+            None => older
+                .segs
+                .diff(&self.segs)
+                .map(|d| match d {
+                    DiffItem::Add(_, s) => (None, Some(s)),
+                    DiffItem::Remove(_, s) => (Some(s), None),
+                    DiffItem::Update { old, new } => (Some(old.1), Some(new.1)),
+                })
+                .collect(),
+        }
+    }
+
     fn put(&mut self, pos: Pos, seg: Option<Segment>) {
+        EditLog::note(&mut self.log, pos);
         if let Some(old) = self.segs.remove(&pos) {
             self.len -= old.items().len();
         }
@@ -229,6 +283,10 @@ impl Rendered {
     }
 }
 
+fn run_names(s: Option<&Segment>) -> &[Arc<str>] {
+    s.map_or(&[], |s| &s.0.names)
+}
+
 impl Aggregates {
     fn update(prev: Option<&Rendered>, ds: &DatasourceList, delete: &PList) -> Aggregates {
         use imbl::ordmap::DiffItem;
@@ -241,37 +299,18 @@ impl Aggregates {
         // Net change of each name's count over the runs that differ: a run rendered again
         // with the same names leaves the shared name map untouched.
         let mut delta = crate::names::Delta::default();
-        let mut count = |agg: &mut Aggregates, seg: &Segment, add: bool| {
-            let (bad, dollars) = (seg.0.bad_urls, seg.0.dollars);
-            let by: i64 = if add { 1 } else { -1 };
-            if add {
-                agg.bad_urls += bad;
-                agg.dollars += dollars;
-            } else {
-                agg.bad_urls -= bad;
-                agg.dollars -= dollars;
+        for (old, new) in ds.changes_since(&prev.datasources) {
+            if let Some(old) = old {
+                agg.bad_urls -= old.0.bad_urls;
+                agg.dollars -= old.0.dollars;
+                agg.odd_names -= old.0.odd_names;
             }
-            for d in seg.items() {
-                let PyValue::Str(n) = &d.name else {
-                    if add {
-                        agg.odd_names += 1;
-                    } else {
-                        agg.odd_names -= 1;
-                    }
-                    continue;
-                };
-                delta.add([n], by);
+            if let Some(new) = new {
+                agg.bad_urls += new.0.bad_urls;
+                agg.dollars += new.0.dollars;
+                agg.odd_names += new.0.odd_names;
             }
-        };
-        for d in prev.datasources.segs.diff(&ds.segs) {
-            match d {
-                DiffItem::Add(_, seg) => count(&mut agg, seg, true),
-                DiffItem::Remove(_, seg) => count(&mut agg, seg, false),
-                DiffItem::Update { old, new } => {
-                    count(&mut agg, old.1, false);
-                    count(&mut agg, new.1, true);
-                }
-            }
+            delta.replace(run_names(old), run_names(new));
         }
         for m in delta.apply(&mut agg.names) {
             agg.dups = agg.dups.wrapping_add_signed(m.dup_change());
@@ -540,6 +579,17 @@ type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
 
 fn doc_changes(old: &PDict, new: &PDict) -> Vec<Change> {
     use imbl::ordmap::DiffItem;
+    if let Some(at) = new.changes_since(old) {
+        return at
+            .into_iter()
+            .filter_map(|p| match (old.slots().get(&p), new.slots().get(&p)) {
+                (None, None) => None,
+                (Some(a), Some(b)) if a == b => None,
+                (a, Some(b)) => Some((p, a.map(|a| a.value.clone()), Some(b.value.clone()))),
+                (Some(_), None) => Some((p, None, None)),
+            })
+            .collect();
+    }
     old.slots()
         .diff(new.slots())
         .map(|d| match d {
@@ -590,6 +640,7 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         memo.info_failing = OrdMap::new();
     }
     let configured = configured_timeout(state);
+    memo.runs.ok.begin_edit();
     for (pos, old, value) in doc_changes(&memo.runs.doc, doc) {
         // The datasources this entry rendered before, item for item, to reuse for the
         // items (shared dicts) that did not change.
@@ -748,6 +799,7 @@ pub fn render_verified_incremental(
     };
     memo.runs.keep_if_config(state);
     let configured = verified_timeout(state);
+    memo.runs.ok.begin_edit();
     for (pos, old, value) in doc_changes(&memo.runs.doc, &doc) {
         let before = old.zip(memo.runs.ok.segs.get(&pos).cloned());
         let items = match value.as_deref() {

@@ -260,6 +260,62 @@ impl State {
     }
 }
 
+/// What a step did to the relations map: the map before it, and the one relation its line
+/// can have changed (`None`: it changed none).
+#[derive(Clone, Copy)]
+pub struct RelationsHint<'a> {
+    pub before: &'a OrdMap<u64, Arc<Relation>>,
+    pub touched: Option<u64>,
+}
+
+impl<'a> RelationsHint<'a> {
+    /// The hint for folding `entry` onto `before`.
+    pub fn new(before: &'a State, entry: &Entry) -> Self {
+        let touched = match (&entry.relation, entry.hook.endpoint) {
+            (Some(r), Endpoint::Source) => Some(r.id),
+            _ => None,
+        };
+        RelationsHint {
+            before: &before.relations,
+            touched,
+        }
+    }
+}
+
+/// The relations that differ between `old` and `now`, ascending, with their value in `now`
+/// (`None`: gone). When `old` is the map before the step `hint` describes, only the touched
+/// relation can differ and this is a lookup; otherwise an `imbl` diff, whose cost grows with
+/// the depth of the maps even when little changed.
+pub fn changed_relations(
+    old: &OrdMap<u64, Arc<Relation>>,
+    now: &OrdMap<u64, Arc<Relation>>,
+    hint: Option<RelationsHint>,
+) -> Vec<(u64, Option<Arc<Relation>>)> {
+    use imbl::ordmap::DiffItem;
+    if old.ptr_eq(now) {
+        return Vec::new();
+    }
+    if let Some(h) = hint.filter(|h| h.before.ptr_eq(old)) {
+        return h
+            .touched
+            .into_iter()
+            .filter_map(|id| match (old.get(&id), now.get(&id)) {
+                (None, None) => None,
+                (Some(a), Some(b)) if Arc::ptr_eq(a, b) => None,
+                (_, b) => Some((id, b.cloned())),
+            })
+            .collect();
+    }
+    old.diff(now)
+        .map(|d| match d {
+            DiffItem::Add(id, rel) | DiffItem::Update { new: (id, rel), .. } => {
+                (*id, Some(rel.clone()))
+            }
+            DiffItem::Remove(id, _) => (*id, None),
+        })
+        .collect()
+}
+
 /// Apply what Juju does before the handler runs: sticky fields, relation membership and
 /// databags. A relation being broken is already invisible here (its handler cannot see it).
 pub fn apply_world(state: &mut State, entry: &Entry) {

@@ -11,7 +11,7 @@ use crate::names::{Delta, NameCounts};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue, Settled};
 use crate::py::json;
 use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
-use crate::world::{Memo, Relation, State};
+use crate::world::{changed_relations, Memo, Relation, RelationsHint, State};
 use imbl::{OrdMap, OrdSet};
 use std::sync::Arc;
 
@@ -24,7 +24,11 @@ const TO_DELETE: &str = "sources_to_delete";
 ///
 /// `memo: None` runs the reference statement by statement, every relation derived again
 /// on every `relation-changed`: the oracle the incremental path is tested against.
-pub fn handle(state: &State, entry: &Entry, memo: Option<&mut Memo>) -> Result<Handled, PyExc> {
+pub fn handle(
+    state: &State,
+    entry: &Entry,
+    memo: Option<(&mut Memo, RelationsHint)>,
+) -> Result<Handled, PyExc> {
     let mut tx = Tx::new(state);
     let emitted = match (entry.hook.endpoint, entry.hook.kind) {
         (Endpoint::Source, HookKind::RelationChanged) => relation_changed(&mut tx, memo)?,
@@ -115,7 +119,10 @@ fn key(text: &str) -> PyKey {
 /// relations that changed since are derived again. Any other shape of `sources_to_delete`
 /// goes through [`relation_changed_exact`], the reference statement by statement. The two
 /// are checked against each other by the differential tests (`tests/incremental.rs`).
-fn relation_changed(tx: &mut Tx, memo: Option<&mut Memo>) -> Result<Vec<Event>, PyExc> {
+fn relation_changed(
+    tx: &mut Tx,
+    memo: Option<(&mut Memo, RelationsHint)>,
+) -> Result<Vec<Event>, PyExc> {
     if tx.state.leader {
         // An unreadable `sources_to_delete` raises only once a relation reads it: the
         // exact path keeps that order.
@@ -256,17 +263,9 @@ pub struct DeriveCache {
 
 impl DeriveCache {
     /// Bring the cache to `rels`; returns the names whose count rose from zero.
-    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>) -> Vec<Arc<str>> {
-        use imbl::ordmap::DiffItem;
-        let changes: Vec<(u64, Option<Arc<Relation>>)> = self
-            .rels
-            .diff(rels)
-            .map(|d| match d {
-                DiffItem::Add(id, rel) => (*id, Some(rel.clone())),
-                DiffItem::Update { new: (id, rel), .. } => (*id, Some(rel.clone())),
-                DiffItem::Remove(id, _) => (*id, None),
-            })
-            .collect();
+    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>, hint: RelationsHint) -> Vec<Arc<str>> {
+        let changes = changed_relations(&self.rels, rels, Some(hint));
+        self.doc.begin_edit();
         // Net change of each name's count: a host moving keeps its name, and the shared
         // name map is then not touched at all.
         let mut delta = Delta::default();
@@ -278,13 +277,11 @@ impl DeriveCache {
                         self.raising.remove(&id);
                     }
                     RelResult::Falsy => {}
-                    RelResult::Hosts { names, .. } => {
-                        self.truthy -= 1;
-                        delta.add(names, -1);
-                    }
+                    RelResult::Hosts { .. } => self.truthy -= 1,
                 }
             }
             let Some(rel) = rel else {
+                delta.replace(names_of(old.as_deref()), &[]);
                 self.doc.set_canonical(id, None);
                 continue;
             };
@@ -295,11 +292,9 @@ impl DeriveCache {
                     self.raising.insert(id);
                 }
                 RelResult::Falsy => {}
-                RelResult::Hosts { names, .. } => {
-                    self.truthy += 1;
-                    delta.add(names, 1);
-                }
+                RelResult::Hosts { .. } => self.truthy += 1,
             }
+            delta.replace(names_of(old.as_deref()), names_of(Some(&derived)));
             let entry = match result {
                 RelResult::Hosts { list, .. } if truthy_list(list) => {
                     Some((Arc::from(id.to_string()), list.clone()))
@@ -320,6 +315,14 @@ impl DeriveCache {
     }
 }
 
+/// The names a relation's result derives (none unless it has hosts).
+fn names_of(d: Option<&Derived>) -> &[Arc<str>] {
+    match d.map(|d| &d.result) {
+        Some(RelResult::Hosts { names, .. }) => names,
+        _ => &[],
+    }
+}
+
 fn truthy_list(list: &PyValue) -> bool {
     matches!(list, PyValue::List(items) if !items.is_empty())
 }
@@ -333,10 +336,14 @@ fn truthy_list(list: &PyValue) -> bool {
 /// names derived now can be struck, and a list this function wrote already had every such
 /// name struck ([`Settled`]): so only names newly derived, and the ones it left pending,
 /// need looking at.
-fn relation_changed_fast(tx: &mut Tx, memo: &mut Memo, mut list: PList) -> Result<(), PyExc> {
+fn relation_changed_fast(
+    tx: &mut Tx,
+    (memo, hint): (&mut Memo, RelationsHint),
+    mut list: PList,
+) -> Result<(), PyExc> {
     let mut cache = memo.libpatch21.as_deref().cloned().unwrap_or_default();
     let names_before = cache.names.clone();
-    let risen = cache.update(&tx.state.relations);
+    let risen = cache.update(&tx.state.relations, hint);
     let cache = Arc::new(cache);
     memo.libpatch21 = Some(cache.clone());
 
@@ -497,6 +504,7 @@ fn remove_source_from_datastore(tx: &mut Tx, entry: &Entry) -> Result<bool, PyEx
         Some(Doc::List(_)) => return Err(PyExc::TypeError),
         Some(Doc::Other(_)) => return Err(PyExc::AttributeError),
     };
+    stored_sources.begin_edit();
     // stored_sources.pop(str(rel_id), None)
     let rel_key = rel_id.to_string();
     let Some(removed_source) = stored_sources.remove(&rel_key).filter(|v| v.truthy()) else {

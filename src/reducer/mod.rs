@@ -131,12 +131,15 @@ fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> S
     let mut seen = before.clone();
     apply_world(&mut seen, entry);
     let mut memo = seen.memo.clone();
+    let hint = crate::world::RelationsHint::new(before, entry);
     let handled = match profile {
-        Profile::Libpatch21 => libpatch21::handle(&seen, entry, incremental.then_some(&mut memo)),
+        Profile::Libpatch21 => {
+            libpatch21::handle(&seen, entry, incremental.then_some((&mut memo, hint)))
+        }
         Profile::Verified => Ok(verified::handle(
             &seen,
             entry,
-            incremental.then_some(&mut memo),
+            incremental.then_some((&mut memo, hint)),
         )),
     };
     let mut after = seen.clone();

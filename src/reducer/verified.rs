@@ -7,7 +7,7 @@ use super::{Diagnostic, Event, Handled};
 use crate::log::{Endpoint, Entry, HookKind};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue};
 use crate::py::{self, json, PyDict, PyKey, PyValue};
-use crate::world::{Memo, Relation, State, UnitName};
+use crate::world::{changed_relations, Memo, Relation, RelationsHint, State, UnitName};
 use imbl::OrdMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ const TO_DELETE: &str = "sources_to_delete";
 /// Run the verified handler for `entry` on the world it sees. With `memo`, the leader's
 /// reconcile derives only the relations that changed since the last one
 /// ([`ReconcileCache`]); without, it recomputes everything (the oracle).
-pub fn handle(state: &State, entry: &Entry, memo: Option<&mut Memo>) -> Handled {
+pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHint)>) -> Handled {
     let mut handled = Handled {
         peer: state.peer_data().cloned(),
         ..Handled::default()
@@ -41,9 +41,9 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<&mut Memo>) -> Handled 
         _ => Vec::new(),
     };
     let (emitted, diagnostics) = match memo {
-        Some(memo) => {
+        Some((memo, hint)) => {
             let mut cache = memo.verified.as_deref().cloned().unwrap_or_default();
-            let out = reconcile_incremental(state, bag, legacy, &mut cache);
+            let out = reconcile_incremental(state, bag, legacy, &mut cache, hint);
             memo.verified = Some(Arc::new(cache));
             out
         }
@@ -175,18 +175,9 @@ struct Changes {
 }
 
 impl ReconcileCache {
-    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>) -> Changes {
-        use imbl::ordmap::DiffItem;
-        let changed: Vec<(u64, Option<Arc<Relation>>)> = self
-            .rels
-            .diff(rels)
-            .map(|d| match d {
-                DiffItem::Add(id, rel) | DiffItem::Update { new: (id, rel), .. } => {
-                    (*id, Some(rel.clone()))
-                }
-                DiffItem::Remove(id, _) => (*id, None),
-            })
-            .collect();
+    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>, hint: RelationsHint) -> Changes {
+        let changed = changed_relations(&self.rels, rels, Some(hint));
+        self.doc.begin_edit();
         let mut delta = crate::names::Delta::default();
         let mut gone_in_order: Vec<Arc<str>> = Vec::new();
         let mut doc_changed = false;
@@ -278,8 +269,9 @@ fn reconcile_incremental(
     bag: &mut PeerBag,
     legacy: Vec<Arc<str>>,
     cache: &mut ReconcileCache,
+    hint: RelationsHint,
 ) -> (Vec<Event>, Vec<Diagnostic>) {
-    let changes = cache.update(&state.relations);
+    let changes = cache.update(&state.relations, hint);
     let together_is_apart = cache.dups == 0 && state.leaving.is_empty();
     let ours = cache.written.as_ref().is_some_and(|(s, d)| {
         same_value(s.as_ref(), bag.get(SOURCES)) && same_value(d.as_ref(), bag.get(TO_DELETE))
