@@ -186,7 +186,9 @@ impl<'a> Routine<'a> {
         self.carry = match self.group {
             Group::Parse | Group::SerdeValue => Carry::None,
             Group::Fold(p) => Carry::State(fx.state(p)),
-            Group::FoldCheck | Group::Replay => Carry::Replay(Box::new(fx.replay(Profile::Libpatch21))),
+            Group::FoldCheck | Group::Replay => {
+                Carry::Replay(Box::new(fx.replay(Profile::Libpatch21)))
+            }
         };
         self.pos = 0;
     }
