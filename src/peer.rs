@@ -109,11 +109,6 @@ impl PeerValue {
     pub fn ptr_eq(&self, other: &PeerValue) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
-
-    /// The text's length in bytes.
-    pub fn len(&self) -> usize {
-        self.text().len()
-    }
 }
 
 impl PartialEq for PeerValue {

@@ -160,14 +160,18 @@ impl DatasourceList {
         }
     }
 
+    /// Write the run at `pos` (an empty run or `None` removes it): one walk of the map.
     fn put(&mut self, pos: Pos, seg: Option<Segment>) {
         EditLog::note(&mut self.log, pos);
-        if let Some(old) = self.segs.remove(&pos) {
+        let old = match seg.filter(|s| !s.items().is_empty()) {
+            Some(seg) => {
+                self.len += seg.items().len();
+                self.segs.insert(pos, seg)
+            }
+            None => self.segs.remove(&pos),
+        };
+        if let Some(old) = old {
             self.len -= old.items().len();
-        }
-        if let Some(seg) = seg.filter(|s| !s.items().is_empty()) {
-            self.len += seg.items().len();
-            self.segs.insert(pos, seg);
         }
     }
 
@@ -645,41 +649,44 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         // The datasources this entry rendered before, item for item, to reuse for the
         // items (shared dicts) that did not change.
         let before: Option<(Arc<PyValue>, Segment)> = old.zip(memo.runs.ok.segs.get(&pos).cloned());
-        memo.runs.ok.put(pos, None);
         memo.list_failing.remove(&pos);
         memo.info_failing.remove(&pos);
-        let Some(value) = value else { continue };
-        // list(entry): a list is read in place, anything else converted.
-        let converted;
-        let items: &[PyValue] = match &*value {
-            PyValue::List(items) => items,
-            other => match py::to_list(other) {
-                Ok(items) => {
-                    converted = items;
-                    &converted
-                }
-                Err(e) => {
-                    memo.list_failing.insert(pos, e);
-                    continue;
-                }
-            },
-        };
-        match items
-            .iter()
-            .enumerate()
-            .map(
-                |(i, info)| match rendered_before(before.as_ref(), i, info) {
-                    Some(ds) => Ok(ds),
-                    None => reference_datasource(info, &configured).map(Arc::new),
+        // Each changed entry ends as one run, or none; the run is written once.
+        let run = value.and_then(|value| {
+            // list(entry): a list is read in place, anything else converted.
+            let converted;
+            let items: &[PyValue] = match &*value {
+                PyValue::List(items) => items,
+                other => match py::to_list(other) {
+                    Ok(items) => {
+                        converted = items;
+                        &converted
+                    }
+                    Err(e) => {
+                        memo.list_failing.insert(pos, e);
+                        return None;
+                    }
                 },
-            )
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(ds) => memo.runs.ok.set(pos, ds),
-            Err(e) => {
-                memo.info_failing.insert(pos, e);
+            };
+            let rendered = items
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, info)| match rendered_before(before.as_ref(), i, info) {
+                        Some(ds) => Ok(ds),
+                        None => reference_datasource(info, &configured).map(Arc::new),
+                    },
+                )
+                .collect::<Result<Vec<_>, _>>();
+            match rendered {
+                Ok(ds) => Some(ds),
+                Err(e) => {
+                    memo.info_failing.insert(pos, e);
+                    None
+                }
             }
-        }
+        });
+        memo.runs.ok.put(pos, run.map(Segment::new));
     }
     memo.runs.doc = doc.clone();
     // Every entry's list() runs before any item is read: a list() failure comes first.
