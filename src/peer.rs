@@ -10,8 +10,8 @@
 //! - document → text: `json.dumps` of it, byte for byte what the reference writes.
 //!
 //! Documents are persistent ([`PDict`], [`PList`]): a handler that changes one relation's
-//! entry shares everything else with the value before, so a step costs what it changed and a
-//! kept snapshot costs what it changed too.
+//! entry shares everything else with the value before, so a step, and a kept snapshot,
+//! cost what it changed plus a path copy per persistent map touched.
 //!
 //! ```
 //! use grafana_source::peer::PeerValue;
