@@ -24,6 +24,7 @@
 //! Environment: `BENCH_SIZES` (e.g. `10,100`), `BENCH_RESULTS` (a TSV file to write, read by
 //! `scripts/bench.sh`), `CRITERION_HOME` (where criterion keeps its estimates).
 //! Without `--bench` (as in `cargo test --benches`), each routine runs once on a tiny log.
+mod common;
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use grafana_source::gen::{generate, GenConfig};
 use grafana_source::log::{Entry, LogReader};
@@ -33,7 +34,7 @@ use grafana_source::summary::{self, Tally};
 use grafana_source::world::{PeerAtStart, State};
 use grafana_source::Profile;
 use std::hint::black_box;
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -448,11 +449,5 @@ fn main() {
             1e9 / mean
         ));
     }
-    print!("{out}");
-    if let Ok(path) = std::env::var("BENCH_RESULTS") {
-        let mut f = std::fs::File::create(&path).expect("BENCH_RESULTS: cannot create");
-        f.write_all(out.as_bytes())
-            .expect("BENCH_RESULTS: cannot write");
-        eprintln!("results written to {path}");
-    }
+    common::emit_results(&out);
 }

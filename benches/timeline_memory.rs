@@ -12,12 +12,12 @@
 //! measured after the setup, default 100), `BENCH_RESULTS` (a TSV file to write, read by
 //! `scripts/bench.sh`). Without `--bench` (as in `cargo test --benches`) it runs on a tiny
 //! log and checks that the counts are sane.
+mod common;
 use grafana_source::gen::{generate, GenConfig};
 use grafana_source::log::{Entry, LogError, LogReader};
 use grafana_source::replay::Timeline;
 use grafana_source::Profile;
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// The system allocator, counting the bytes currently allocated.
@@ -187,11 +187,5 @@ fn main() {
     if !bench_mode {
         return;
     }
-    print!("{out}");
-    if let Ok(path) = std::env::var("BENCH_RESULTS") {
-        let mut f = std::fs::File::create(&path).expect("BENCH_RESULTS: cannot create");
-        f.write_all(out.as_bytes())
-            .expect("BENCH_RESULTS: cannot write");
-        eprintln!("results written to {path}");
-    }
+    common::emit_results(&out);
 }
