@@ -131,13 +131,20 @@ fn is_juju_name(s: &str) -> bool {
 impl Hook {
     /// Parse a hook name; `None` when Juju has no such hook.
     pub fn parse(name: &str) -> Option<(Hook, Option<&str>)> {
-        let hook = |kind, endpoint| Hook {
-            name: Arc::from(name),
+        let (kind, endpoint, endpoint_name) = Hook::classify(name)?;
+        let hook = Hook {
+            name: intern(name),
             kind,
             endpoint,
         };
+        Some((hook, endpoint_name))
+    }
+
+    /// What [`Hook::parse`] finds in a name: the kind, the endpoint and, on a relation
+    /// hook, the endpoint's name.
+    fn classify(name: &str) -> Option<(HookKind, Endpoint, Option<&str>)> {
         if let Some(&(_, kind)) = PLAIN_HOOKS.iter().find(|(n, _)| *n == name) {
-            return Some((hook(kind, Endpoint::Other), None));
+            return Some((kind, Endpoint::Other, None));
         }
         for (suffix, kind) in RELATION_SUFFIXES {
             if let Some(endpoint) = name.strip_suffix(suffix) {
@@ -149,13 +156,13 @@ impl Hook {
                     PEER_ENDPOINT => Endpoint::Peer,
                     _ => Endpoint::Other,
                 };
-                return Some((hook(kind, ep), Some(endpoint)));
+                return Some((kind, ep, Some(endpoint)));
             }
         }
         for suffix in NAMED_HOOK_SUFFIXES {
             if let Some(prefix) = name.strip_suffix(suffix) {
                 if is_juju_name(prefix) {
-                    return Some((hook(HookKind::Other, Endpoint::Other), None));
+                    return Some((HookKind::Other, Endpoint::Other, None));
                 }
             }
         }
@@ -252,38 +259,116 @@ impl LogError {
 }
 
 /// The wire shape of a line. Unknown fields are refused: nothing a user wrote is dropped.
+/// Strings are read straight into the `Arc<str>` the entry keeps (one allocation each, none
+/// for the names every log repeats, see [`intern`]).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
-    hook: String,
+    hook: Name,
     #[serde(default)]
-    unit: Option<String>,
+    unit: Option<Name>,
     #[serde(default)]
     leader: Option<bool>,
     #[serde(default)]
-    relation: Option<String>,
+    relation: Option<Name>,
     #[serde(default)]
     relation_id: Option<u64>,
     #[serde(default)]
-    remote_app: Option<String>,
+    remote_app: Option<Name>,
     #[serde(default)]
-    remote_unit: Option<String>,
+    remote_unit: Option<Name>,
     #[serde(default)]
-    departing_unit: Option<String>,
+    departing_unit: Option<Name>,
     #[serde(default)]
-    app_data: Option<indexmap::IndexMap<String, String>>,
+    app_data: Option<WireDatabag>,
     #[serde(default)]
-    unit_data: Option<indexmap::IndexMap<String, String>>,
+    unit_data: Option<WireDatabag>,
     #[serde(default)]
     config: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     stored_state: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-fn databag(raw: indexmap::IndexMap<String, String>) -> Databag {
-    raw.into_iter()
-        .map(|(k, v)| (Arc::from(k), Arc::from(v)))
-        .collect()
+/// A JSON string read into an `Arc<str>`, shared when it is one of the names every log
+/// repeats.
+struct Name(Arc<str>);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Name;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name, E> {
+                Ok(Name(intern(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A databag object read straight into a [`Databag`]. A key given twice keeps its last
+/// value, as `json.loads` does.
+struct WireDatabag(Databag);
+
+impl<'de> Deserialize<'de> for WireDatabag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WireDatabag;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WireDatabag, A::Error> {
+                let mut bag = Databag::new();
+                while let Some(Name(key)) = map.next_key()? {
+                    let Name(value) = map.next_value()?;
+                    bag.insert(key, value);
+                }
+                Ok(WireDatabag(bag))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `s` as an `Arc<str>`: a shared copy when it is a name nearly every line carries (the
+/// two endpoints, their hooks, the databag keys Juju and the provider write), a new one
+/// otherwise. Sharing saves an allocation per line and keeps a kept state from holding one
+/// copy of the same key per unit.
+pub(crate) fn intern(s: &str) -> Arc<str> {
+    use std::sync::LazyLock;
+    const COMMON: [&str; 19] = [
+        SOURCE_ENDPOINT,
+        PEER_ENDPOINT,
+        "grafana-source-relation-created",
+        "grafana-source-relation-joined",
+        "grafana-source-relation-changed",
+        "grafana-source-relation-departed",
+        "grafana-source-relation-broken",
+        "grafana-relation-created",
+        "grafana-relation-joined",
+        "grafana-relation-changed",
+        "grafana-relation-departed",
+        "grafana-relation-broken",
+        "egress-subnets",
+        "ingress-address",
+        "private-address",
+        "grafana_source_host",
+        "grafana_source_data",
+        "sources",
+        "sources_to_delete",
+    ];
+    static SHARED: LazyLock<[Arc<str>; 19]> = LazyLock::new(|| COMMON.map(Arc::from));
+    match COMMON.iter().position(|c| *c == s) {
+        Some(i) => SHARED[i].clone(),
+        None => Arc::from(s),
+    }
 }
 
 /// Parse one line (without its newline) of a hook log.
@@ -295,13 +380,24 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
     };
     let raw: RawEntry = deserialize_line(line, text)?;
 
-    let (hook, endpoint) = Hook::parse(&raw.hook)
-        .ok_or_else(|| field_err("hook", format!("unknown hook kind `{}`", raw.hook)))?;
+    let hook_name = raw.hook.0;
+    let (kind, hook_endpoint, endpoint) = Hook::classify(&hook_name)
+        .ok_or_else(|| field_err("hook", format!("unknown hook kind `{hook_name}`")))?;
+    let hook = Hook {
+        name: hook_name.clone(),
+        kind,
+        endpoint: hook_endpoint,
+    };
     let relation = match endpoint {
         // Other endpoints' hooks only carry leader/config changes; their relation fields
         // are optional, but `relation`, when given, must still match.
         Some(endpoint) if hook.endpoint == Endpoint::Other => {
-            if let Some(rel) = raw.relation.as_deref().filter(|r| *r != endpoint) {
+            if let Some(rel) = raw
+                .relation
+                .as_ref()
+                .map(|r| &*r.0)
+                .filter(|r| *r != endpoint)
+            {
                 return Err(field_err(
                     "relation",
                     format!("`{rel}` does not match the hook's endpoint `{endpoint}`"),
@@ -309,9 +405,9 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
             }
             match (raw.relation_id, raw.remote_app) {
                 (Some(id), Some(remote_app)) => Some(RelationRef {
-                    endpoint: Arc::from(endpoint),
+                    endpoint: raw.relation.map_or_else(|| intern(endpoint), |r| r.0),
                     id,
-                    remote_app: Arc::from(remote_app),
+                    remote_app: remote_app.0,
                 }),
                 _ => None,
             }
@@ -319,9 +415,9 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
         Some(endpoint) => {
             let rel = raw
                 .relation
-                .as_deref()
+                .map(|r| r.0)
                 .ok_or_else(|| field_err("relation", "missing on a relation hook".to_string()))?;
-            if rel != endpoint {
+            if &*rel != endpoint {
                 return Err(field_err(
                     "relation",
                     format!("`{rel}` does not match the hook's endpoint `{endpoint}`"),
@@ -334,9 +430,9 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
                 .remote_app
                 .ok_or_else(|| field_err("remote_app", "missing on a relation hook".to_string()))?;
             Some(RelationRef {
-                endpoint: Arc::from(rel),
+                endpoint: rel,
                 id,
-                remote_app: Arc::from(remote_app),
+                remote_app: remote_app.0,
             })
         }
         None => {
@@ -352,7 +448,7 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
             if let Some((field, _)) = stray.iter().find(|(_, present)| *present) {
                 return Err(field_err(
                     field,
-                    format!("only relation hooks carry it, not `{}`", raw.hook),
+                    format!("only relation hooks carry it, not `{hook_name}`"),
                 ));
             }
             None
@@ -373,13 +469,13 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
     Ok(Entry {
         line,
         hook,
-        unit: raw.unit.map(Arc::from),
+        unit: raw.unit.map(|n| n.0),
         leader: raw.leader,
         relation,
-        remote_unit: raw.remote_unit.map(Arc::from),
-        departing_unit: raw.departing_unit.map(Arc::from),
-        app_data: raw.app_data.map(databag),
-        unit_data: raw.unit_data.map(databag),
+        remote_unit: raw.remote_unit.map(|n| n.0),
+        departing_unit: raw.departing_unit.map(|n| n.0),
+        app_data: raw.app_data.map(|b| b.0),
+        unit_data: raw.unit_data.map(|b| b.0),
         config: raw.config.map(|c| {
             c.iter()
                 .map(|(k, v)| (Arc::from(k.as_str()), PyValue::from_json(v)))
@@ -397,6 +493,12 @@ pub(crate) fn deserialize_line<T: serde::de::DeserializeOwned>(
     line: u64,
     text: &str,
 ) -> Result<T, LogError> {
+    // Read without tracking the path first: a valid line (nearly every line) pays nothing
+    // for it. Only a line that fails is read again, to name the field.
+    let mut de = serde_json::Deserializer::from_str(text);
+    if let Ok(value) = T::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -586,6 +688,30 @@ mod tests {
 
     fn err(text: &str) -> LogError {
         parse_line(3, text).unwrap_err()
+    }
+
+    #[test]
+    fn databags_keep_every_key_the_last_value_and_escapes() {
+        let e = parse_line(
+            3,
+            r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "relation_id": 4, "remote_app": "p", "remote_unit": "p/0", "unit_data": {"grafana_source_host": "a", "z\u00e9": "\"q\"", "grafana_source_host": "b"}, "app_data": {}}"#,
+        )
+        .unwrap();
+        let bag = e.unit_data.unwrap();
+        assert_eq!(bag.len(), 2);
+        assert_eq!(bag.get("grafana_source_host").map(|v| &**v), Some("b"));
+        assert_eq!(bag.get("z\u{e9}").map(|v| &**v), Some("\"q\""));
+        assert_eq!(e.app_data.map(|b| b.len()), Some(0));
+        // Common names are shared, the rest are copies of the text.
+        let again = parse_line(4, r#"{"hook": "grafana-source-relation-broken", "relation": "grafana-source", "relation_id": 4, "remote_app": "p"}"#).unwrap();
+        let ep = |e: &Entry| e.relation.as_ref().unwrap().endpoint.clone();
+        assert!(Arc::ptr_eq(&ep(&again), &intern(SOURCE_ENDPOINT)));
+        assert!(!Arc::ptr_eq(&intern("p/0"), &intern("p/0")));
+        let wrong = parse_line(5, r#"{"hook": "install", "unit": 7}"#).unwrap_err();
+        assert!(
+            matches!(wrong, LogError::Field { line: 5, ref field, .. } if field == "unit"),
+            "{wrong}"
+        );
     }
 
     #[test]
