@@ -14,7 +14,7 @@
 //! log and checks that the counts are sane.
 mod common;
 use grafana_source::gen::{generate, GenConfig};
-use grafana_source::log::{Entry, LogError, LogReader};
+use grafana_source::log::LogReader;
 use grafana_source::replay::Timeline;
 use grafana_source::Profile;
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -72,24 +72,6 @@ const SEED: u64 = 42;
 const WARM: u64 = 8;
 
 /// Passes entries through, noting the live bytes when entry `at` (0-based) is asked for.
-struct NoteAt<I> {
-    inner: I,
-    next: u64,
-    at: u64,
-    noted: Option<usize>,
-}
-
-impl<I: Iterator<Item = Result<Entry, LogError>>> Iterator for NoteAt<I> {
-    type Item = I::Item;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.next == self.at {
-            self.noted = Some(LIVE.load(Relaxed));
-        }
-        self.next += 1;
-        self.inner.next()
-    }
-}
-
 struct Measured {
     profile: Profile,
     kept_steps: usize,
@@ -99,27 +81,39 @@ struct Measured {
     total_bytes: usize,
 }
 
-fn measure(text: &[u8], prefix: u64, profile: Profile) -> Measured {
+/// Live heap bytes held by a `Timeline` of the whole of `text`, measured while it is kept
+/// (the replay that built it is gone by then), and its number of steps.
+fn kept_bytes(text: &[u8], profile: Profile) -> (usize, usize) {
     let before = LIVE.load(Relaxed);
-    let mut entries = NoteAt {
-        inner: LogReader::new(text),
-        next: 0,
-        at: prefix,
-        noted: None,
-    };
-    let timeline = Timeline::record(&mut entries, profile, None).expect("generated logs parse");
-    let after = LIVE.load(Relaxed);
-    let noted = entries.noted.expect("the log is longer than its prefix");
+    let timeline =
+        Timeline::record(LogReader::new(text), profile, None).expect("generated logs parse");
+    let held = LIVE.load(Relaxed) - before;
     let steps = timeline.len();
-    let measured = steps as u64 - prefix;
     drop(timeline);
+    (held, steps)
+}
+
+/// The bytes a `Timeline` of the whole log holds beyond one of its first `prefix` lines,
+/// per step: what keeping each of the later steps costs.
+fn measure(text: &[u8], prefix: u64, profile: Profile) -> Measured {
+    let cut = text
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(prefix as usize - 1)
+        .map(|(i, _)| i + 1)
+        .expect("the log is longer than its prefix");
+    let (short, short_steps) = kept_bytes(&text[..cut], profile);
+    assert_eq!(short_steps as u64, prefix, "one step per line");
+    let (total, steps) = kept_bytes(text, profile);
+    let measured = steps as u64 - prefix;
     Measured {
         profile,
         kept_steps: steps,
         prefix_steps: prefix,
-        marginal_bytes_per_step: (after as f64 - noted as f64) / measured as f64,
-        average_bytes_per_step: (after as f64 - before as f64) / steps as f64,
-        total_bytes: after - before,
+        marginal_bytes_per_step: (total as f64 - short as f64) / measured as f64,
+        average_bytes_per_step: total as f64 / steps as f64,
+        total_bytes: total,
     }
 }
 
@@ -147,13 +141,6 @@ fn main() {
     )
     .expect("writing to memory cannot fail");
     let prefix = stats.setup_lines + WARM;
-    if (prefix + 1..=prefix + steps).any(|n| n.is_power_of_two()) {
-        eprintln!(
-            "note: the Timeline's vectors double inside the measured steps ({prefix}..{}), \
-             which adds their slack to the marginal figure",
-            prefix + steps
-        );
-    }
     let mut out = String::from(
         "profile\trelations\tunits\tprefix_steps\tmeasured_steps\tbytes_per_kept_step\taverage_bytes_per_step_whole_log\ttotal_bytes\n",
     );

@@ -208,8 +208,16 @@ impl Timeline {
         let mut reports = Vec::new();
         for entry in entries {
             reports.push(replay.step(&entry?));
-            states.push(replay.state().clone());
+            // The memo is a cache the live replay carries forward; a kept state needs
+            // none (it is not state), and keeping one per step would cost more than the
+            // step changed.
+            let mut kept = replay.state().clone();
+            kept.memo = Default::default();
+            states.push(kept);
         }
+        // Built once, then only read: no slack kept beside the steps.
+        states.shrink_to_fit();
+        reports.shrink_to_fit();
         Ok(Timeline {
             profile,
             states,
