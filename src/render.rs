@@ -65,11 +65,41 @@ pub struct Run {
     /// The string names, in order, and how many names are not strings.
     pub names: Vec<Arc<str>>,
     pub odd_names: usize,
+    /// Per item: [`BAD_URL`] and [`DOLLAR`] bits, so a run made again from the same
+    /// datasources does not scan them again.
+    flags: Vec<u8>,
+}
+
+/// A [`Run`] item's `url` has no RFC 3986 scheme.
+const BAD_URL: u8 = 1;
+/// A [`Run`] item holds a `$`.
+const DOLLAR: u8 = 2;
+
+fn item_flags(d: &Datasource) -> u8 {
+    let bad = !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u));
+    u8::from(bad) * BAD_URL + u8::from(d.has_dollar()) * DOLLAR
 }
 
 impl Segment {
     fn new(items: Vec<Arc<Datasource>>) -> Segment {
-        let (bad_urls, dollars) = seg_stats(&items);
+        Segment::after(items, None)
+    }
+
+    /// A run of `items`; those that are items of `prev` (the same `Arc`) keep the flags
+    /// taken there.
+    fn after(items: Vec<Arc<Datasource>>, prev: Option<&Segment>) -> Segment {
+        let (prev_items, prev_flags) =
+            prev.map_or((&[][..], &[][..]), |p| (&p.0.items[..], &p.0.flags[..]));
+        let flag = |i: usize, d: &Arc<Datasource>| {
+            let same = |j: &usize| Arc::ptr_eq(&prev_items[*j], d);
+            Some(i)
+                .filter(|i| *i < prev_items.len())
+                .filter(same)
+                .or_else(|| (0..prev_items.len()).find(same))
+                .map_or_else(|| item_flags(d), |j| prev_flags[j])
+        };
+        let flags: Vec<u8> = items.iter().enumerate().map(|(i, d)| flag(i, d)).collect();
+        let (bad_urls, dollars) = seg_stats(&flags);
         let names: Vec<Arc<str>> = items
             .iter()
             .filter_map(|d| match &d.name {
@@ -83,6 +113,7 @@ impl Segment {
             items,
             bad_urls,
             dollars,
+            flags,
         }))
     }
 
@@ -236,13 +267,10 @@ pub struct Rendered {
     pub agg: Aggregates,
 }
 
-fn seg_stats(seg: &[Arc<Datasource>]) -> (usize, usize) {
-    let bad = seg
-        .iter()
-        .filter(|d| !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u)))
-        .count();
-    let dollars = seg.iter().filter(|d| d.has_dollar()).count();
-    (bad, dollars)
+/// How many of a run's items have a bad url, and how many hold a `$`.
+fn seg_stats(flags: &[u8]) -> (usize, usize) {
+    let count = |bit: u8| flags.iter().filter(|f| *f & bit != 0).count();
+    (count(BAD_URL), count(DOLLAR))
 }
 
 impl Datasource {
@@ -686,7 +714,10 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
                 }
             }
         });
-        memo.runs.ok.put(pos, run.map(Segment::new));
+        let prev = before.as_ref().map(|(_, seg)| seg);
+        memo.runs
+            .ok
+            .put(pos, run.map(|items| Segment::after(items, prev)));
     }
     memo.runs.doc = doc.clone();
     // Every entry's list() runs before any item is read: a list() failure comes first.
@@ -820,7 +851,10 @@ pub fn render_verified_incremental(
                 .collect(),
             _ => Vec::new(),
         };
-        memo.runs.ok.set(pos, items);
+        let prev = before.as_ref().map(|(_, seg)| seg.clone());
+        memo.runs
+            .ok
+            .put(pos, Some(Segment::after(items, prev.as_ref())));
     }
     memo.runs.doc = doc;
     let r1 = Arc::new(Rendered::new(
