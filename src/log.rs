@@ -338,12 +338,12 @@ impl<'de> Deserialize<'de> for WireDatabag {
 }
 
 /// `s` as an `Arc<str>`: a shared copy when it is a name nearly every line carries (the
-/// two endpoints, their hooks, the databag keys Juju and the provider write), a new one
-/// otherwise. Sharing saves an allocation per line and keeps a kept state from holding one
+/// two endpoints, their hooks, the databag keys Juju and the provider write, the keys of a
+/// datasource entry), a new one otherwise. Sharing saves an allocation per line and keeps a kept state from holding one
 /// copy of the same key per unit.
 pub(crate) fn intern(s: &str) -> Arc<str> {
     use std::sync::LazyLock;
-    const COMMON: [&str; 19] = [
+    const COMMON: [&str; 29] = [
         SOURCE_ENDPOINT,
         PEER_ENDPOINT,
         "grafana-source-relation-created",
@@ -363,8 +363,19 @@ pub(crate) fn intern(s: &str) -> Arc<str> {
         "grafana_source_data",
         "sources",
         "sources_to_delete",
+        // The keys of a `sources` entry and of `grafana_source_data`.
+        "unit",
+        "source_name",
+        "source_type",
+        "url",
+        "extra_fields",
+        "secure_extra_fields",
+        "model",
+        "model_uuid",
+        "application",
+        "type",
     ];
-    static SHARED: LazyLock<[Arc<str>; 19]> = LazyLock::new(|| COMMON.map(Arc::from));
+    static SHARED: LazyLock<[Arc<str>; 29]> = LazyLock::new(|| COMMON.map(Arc::from));
     match COMMON.iter().position(|c| *c == s) {
         Some(i) => SHARED[i].clone(),
         None => Arc::from(s),

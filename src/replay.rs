@@ -61,17 +61,16 @@ impl Replay {
 
     /// Fold one entry and report on it.
     pub fn step(&mut self, entry: &Entry) -> StepReport {
-        let fold = if self.exact {
-            reducer::step_exact
-        } else {
-            reducer::step
-        };
         let Step {
             seen,
             after,
             effects,
             rendered,
-        } = fold(self.profile, &self.state, entry);
+        } = if self.exact {
+            reducer::step_exact(self.profile, &self.state, entry)
+        } else {
+            reducer::step_moving_on(self.profile, &mut self.state, entry)
+        };
         let rendered = match rendered {
             Some(r) => r,
             None if self.exact => render::render(self.profile, &after),

@@ -98,7 +98,7 @@ impl<'s> Tx<'s> {
     /// `set_peer_data(key, data)` for data already held as a document.
     fn set_doc(&mut self, key: &str, doc: Doc) {
         if let Some(bag) = &mut self.peer {
-            bag.insert(Arc::from(key), PeerValue::from_doc(doc));
+            bag.insert(crate::log::intern(key), PeerValue::from_doc(doc));
         }
     }
 }
@@ -108,7 +108,7 @@ fn s(text: &str) -> PyValue {
 }
 
 fn key(text: &str) -> PyKey {
-    PyKey::Str(Arc::from(text))
+    PyKey::Str(crate::log::intern(text))
 }
 
 /// `_on_grafana_source_relation_changed`.
@@ -341,7 +341,11 @@ fn relation_changed_fast(
     (memo, hint): (&mut Memo, RelationsHint),
     mut list: PList,
 ) -> Result<(), PyExc> {
-    let mut cache = memo.libpatch21.as_deref().cloned().unwrap_or_default();
+    let mut cache = memo
+        .libpatch21
+        .take()
+        .map(Arc::unwrap_or_clone)
+        .unwrap_or_default();
     let names_before = cache.names.clone();
     let risen = cache.update(&tx.state.relations, hint);
     let cache = Arc::new(cache);
@@ -415,8 +419,8 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
 /// One unit's entry of `_get_source_config`, and its `source_name`.
 fn host_entry(
     source_data: &PyValue,
-    unit_name: &str,
-    host_addr: &str,
+    unit_name: &Arc<str>,
+    host_addr: &Arc<str>,
 ) -> Result<(PyValue, Arc<str>), PyExc> {
     // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
     //     source_data["application"], unit_name.split("/")[1])
@@ -427,18 +431,18 @@ fn host_entry(
     let unique_source_name: Arc<str> = Arc::from(format!("juju_{model}_{uuid}_{app}_{suffix}"));
 
     let host = if py::match_word_scheme(host_addr) {
-        host_addr.to_string()
+        host_addr.clone()
     } else {
-        format!("http://{host_addr}")
+        Arc::from(format!("http://{host_addr}"))
     };
-    let mut host_data = PyDict::default();
-    host_data.insert(key("unit"), s(unit_name));
+    let mut host_data = PyDict::with_capacity_and_hasher(6, Default::default());
+    host_data.insert(key("unit"), PyValue::Str(unit_name.clone()));
     host_data.insert(key("source_name"), PyValue::Str(unique_source_name.clone()));
     host_data.insert(
         key("source_type"),
         py::getitem_str(source_data, "type")?.clone(),
     );
-    host_data.insert(key("url"), s(&host));
+    host_data.insert(key("url"), PyValue::Str(host));
     for field in ["extra_fields", "secure_extra_fields"] {
         if let Some(v) = py::get_str(source_data, field)?.filter(|v| v.truthy()) {
             host_data.insert(key(field), v.clone());

@@ -13,7 +13,7 @@
 use crate::log::Entry;
 use crate::peer::PeerBag;
 use crate::py::PyExc;
-use crate::world::{apply_world, Peer, State};
+use crate::world::{apply_world, Memo, Peer, State};
 
 pub mod libpatch21;
 pub mod verified;
@@ -117,20 +117,46 @@ pub struct Step {
 
 /// Fold one entry. `before` is not modified; `Step::after` shares structure with it.
 pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
-    fold(profile, before, entry, true)
+    fold(profile, before, before.memo.clone(), entry, true)
+}
+
+/// [`step`] for a caller that moves on from `before` (a replay): the memo is taken out of
+/// `before` (left empty; it is not state) instead of shared with it, so the step updates
+/// the memo's collections in place rather than copying the paths it changes. The result
+/// is [`step`]'s.
+///
+/// ```
+/// use grafana_source::{log::parse_line, reducer, world::{PeerAtStart, State}, Profile};
+/// let e = parse_line(1, r#"{"hook": "leader-elected", "leader": true}"#).unwrap();
+/// let mut before = State::new(PeerAtStart::Visible);
+/// let shared = reducer::step(Profile::Libpatch21, &before, &e);
+/// let moved = reducer::step_moving_on(Profile::Libpatch21, &mut before, &e);
+/// assert_eq!(shared.after, moved.after);
+/// ```
+pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> Step {
+    let memo = std::mem::take(&mut before.memo);
+    fold(profile, before, memo, entry, true)
 }
 
 /// [`step`] without memoisation: every handler recomputes what the reference recomputes.
 /// Slow (O(world) per step) and equal to [`step`] by construction; differential tests and
 /// fuzz targets use it as the oracle for the incremental fold.
 pub fn step_exact(profile: Profile, before: &State, entry: &Entry) -> Step {
-    fold(profile, before, entry, false)
+    fold(profile, before, before.memo.clone(), entry, false)
 }
 
-fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> Step {
+/// `memo`: the memo to start from (`before`'s, shared or moved out of it).
+fn fold(
+    profile: Profile,
+    before: &State,
+    mut memo: Memo,
+    entry: &Entry,
+    incremental: bool,
+) -> Step {
     let mut seen = before.clone();
+    // The memo travels by itself, so that a moved one is the only owner of its caches.
+    seen.memo = Memo::default();
     apply_world(&mut seen, entry);
-    let mut memo = seen.memo.clone();
     let hint = crate::world::RelationsHint::new(before, entry);
     let handled = match profile {
         Profile::Libpatch21 => {
@@ -170,8 +196,8 @@ fn fold(profile: Profile, before: &State, entry: &Entry, incremental: bool) -> S
             let mut memo = after
                 .memo
                 .verified_render
-                .as_deref()
-                .cloned()
+                .take()
+                .map(std::sync::Arc::unwrap_or_clone)
                 .unwrap_or_default();
             let (r, fresh) = crate::render::render_verified_incremental(&after, &mut memo);
             after.memo.verified_render = Some(std::sync::Arc::new(memo));

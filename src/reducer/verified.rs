@@ -42,7 +42,11 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
     };
     let (emitted, diagnostics) = match memo {
         Some((memo, hint)) => {
-            let mut cache = memo.verified.as_deref().cloned().unwrap_or_default();
+            let mut cache = memo
+                .verified
+                .take()
+                .map(Arc::unwrap_or_clone)
+                .unwrap_or_default();
             let out = reconcile_incremental(state, bag, legacy, &mut cache, hint);
             memo.verified = Some(Arc::new(cache));
             out
