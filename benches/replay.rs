@@ -7,7 +7,7 @@
 //!
 //! - `parse`: `LogReader` over the window's bytes.
 //! - `serde_value`: the baseline, the same lines read into `serde_json::Value` and dropped.
-//! - `fold_libpatch21`, `fold_verified`: `reducer::step` in a loop on pre-parsed entries.
+//! - `fold_libpatch21`, `fold_verified`: `reducer::step_moving_on` (what a replay calls) in a loop on pre-parsed entries.
 //! - `fold_check`: `Replay::step` on pre-parsed entries (fold, render, every invariant).
 //! - `replay`: the full path of `grafana-source replay` without per-step output: parse
 //!   (`LogReader`), `Replay::step`, `Tally::add` per step, `summary::summary` at the end.
@@ -227,7 +227,7 @@ impl<'a> Routine<'a> {
             (Group::Fold(p), Carry::State(state)) => {
                 let t = Instant::now();
                 for e in &fx.window[from..from + k] {
-                    let step = reducer::step(p, state, e);
+                    let step = reducer::step_moving_on(p, state, e);
                     black_box(&step.effects);
                     *state = step.after;
                 }

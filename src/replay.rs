@@ -89,7 +89,7 @@ impl Replay {
         let report = StepReport {
             step: self.steps,
             line: entry.line,
-            hook: entry.hook.name.to_string(),
+            hook: entry.hook.name.clone(),
             outcome: effects.outcome,
             emitted: effects.emitted,
             peer_app_data: after.peer_data().cloned().unwrap_or_default(),

@@ -5,6 +5,7 @@ use crate::py::PyExc;
 use crate::reducer::{Diagnostic, Event};
 use crate::render::RenderResult;
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 
 /// What one step did, in the shape `replay --steps` prints.
 #[derive(Clone)]
@@ -13,7 +14,7 @@ pub struct StepReport {
     pub step: u64,
     /// 1-based line in the log (an optional field the spec allows reports to add).
     pub line: u64,
-    pub hook: String,
+    pub hook: Arc<str>,
     pub outcome: Result<(), PyExc>,
     pub emitted: Vec<Event>,
     /// The peer application databag after the hook; empty when the relation is gone.
@@ -47,7 +48,7 @@ impl StepReport {
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("step".into(), json!(self.step));
-        m.insert("hook".into(), json!(self.hook));
+        m.insert("hook".into(), json!(&*self.hook));
         match self.outcome {
             Ok(()) => {
                 m.insert("outcome".into(), json!("ok"));

@@ -39,7 +39,7 @@ impl Tally {
             self.failed_total += 1;
             if self.failed.len() < Self::KEEP_FAILED {
                 self.failed
-                    .push((r.step, r.line, r.hook.clone(), exc.name()));
+                    .push((r.step, r.line, r.hook.to_string(), exc.name()));
             }
         }
         for v in &r.violations {

@@ -32,8 +32,13 @@ impl UnitName {
 
 impl Ord for UnitName {
     fn cmp(&self, other: &Self) -> Ordering {
-        let key = |u: &UnitName| (u.number().map_or((1, 0), |n| (0, n)), u.0.clone());
-        key(self).cmp(&key(other))
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return Ordering::Equal;
+        }
+        let rank = |u: &UnitName| u.number().map_or((1, 0), |n| (0, n));
+        rank(self)
+            .cmp(&rank(other))
+            .then_with(|| self.0.cmp(&other.0))
     }
 }
 

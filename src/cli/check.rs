@@ -71,7 +71,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
                 if a.json {
                     let names: Vec<_> = v.names.iter().map(|n| n.to_json()).collect();
                     let obj = serde_json::json!({
-                        "step": r.step, "line": r.line, "hook": r.hook,
+                        "step": r.step, "line": r.line, "hook": &*r.hook,
                         "invariant": v.invariant.name(), "names": names,
                         "explanation": v.invariant.explanation(),
                     });

@@ -79,7 +79,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
         differing += 1;
         let res = if a.json {
             let obj = serde_json::json!({
-                "step": r.step, "line": r.line, "hook": r.hook,
+                "step": r.step, "line": r.line, "hook": &*r.hook,
                 "libpatch21": json_side(&nr), "verified": json_side(&nv),
             });
             writeln!(out, "{obj}")

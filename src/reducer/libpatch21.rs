@@ -358,13 +358,19 @@ fn relation_changed_fast(
         }
     }
     if cache.truthy > 0 {
-        let candidates: Vec<Arc<str>> = match &list.settled {
-            Some(s) if s.names.ptr_eq(&names_before) => {
-                s.pending.iter().chain(&risen).cloned().collect()
-            }
-            _ => list.strings().cloned().collect(),
+        // The list as this function left it last time, against the same derived names.
+        let settled = list
+            .settled
+            .as_ref()
+            .filter(|s| s.names.ptr_eq(&names_before));
+        let candidates: Vec<Arc<str>> = match settled {
+            Some(s) => s.pending.iter().chain(&risen).cloned().collect(),
+            None => list.strings().cloned().collect(),
         };
+        let unchanged_names = cache.names.ptr_eq(&names_before);
+        let same_pending = settled.map(|s| s.pending.clone());
         let mut pending = Vec::new();
+        let mut struck = false;
         for name in candidates {
             let derived = cache.names.get(&name).copied().unwrap_or(0) as usize;
             if derived == 0 {
@@ -372,16 +378,24 @@ fn relation_changed_fast(
             }
             for _ in 0..derived.min(list.count_str(&name)) {
                 list.remove_str(&name);
+                struck = true;
             }
             if list.count_str(&name) > 0 && !pending.contains(&name) {
                 pending.push(name);
             }
         }
-        list.settled = Some(Settled {
-            names: cache.names.clone(),
-            pending,
-        });
-        tx.set_doc(TO_DELETE, Doc::List(list));
+        // The reference writes the list back every time. When this function wrote it
+        // last (so the stored text is already `json.dumps` of it) and nothing changed,
+        // the value stored is the value it would write: keep it, and the peer databag
+        // shares it with the state before.
+        let rewrite = struck || !unchanged_names || same_pending.as_ref() != Some(&pending);
+        if rewrite {
+            list.settled = Some(Settled {
+                names: cache.names.clone(),
+                pending,
+            });
+            tx.set_doc(TO_DELETE, Doc::List(list));
+        }
     }
     tx.set_doc(SOURCES, Doc::Dict(cache.doc.clone()));
     Ok(())
