@@ -290,11 +290,13 @@ Setup lines per log (not timed): ${setup_cols}.
 
 ## Memory kept by a \`Timeline\` (\`cargo bench --bench timeline_memory\`)
 
-A counting global allocator measures the live heap bytes while \`Timeline::record\` folds a
-generated log: the bytes added while it keeps the ${TL_STEPS} steps after the setup and
-warm-up, per step. The whole-log average includes the setup's cheap steps. A kept step holds
-the state after it (sharing everything it did not change with the one before) and its
-report (whose render shares every run of datasources it did not redo).
+A counting global allocator measures the live heap bytes a \`Timeline\` holds once
+\`Timeline::record\` has folded a generated log (the replay that built it is gone by then).
+Bytes per kept step: what a Timeline of the whole log holds beyond a Timeline of its setup
+and warm-up, divided by the ${TL_STEPS} steps after them. The whole-log average includes
+the setup's cheap steps. A kept step holds the state after it (sharing everything it did
+not change with the one before, without the fold's memo, which is a cache and not state)
+and its report (whose render shares every run of datasources it did not redo).
 
 | profile | relations | bytes per kept step | whole-log average per step | total kept |
 |---|---|---|---|---|
