@@ -296,7 +296,8 @@ Bytes per kept step: what a Timeline of the whole log holds beyond a Timeline of
 and warm-up, divided by the ${TL_STEPS} steps after them. The whole-log average includes
 the setup's cheap steps. A kept step holds the state after it (sharing everything it did
 not change with the one before, without the fold's memo, which is a cache and not state)
-and its report (whose render shares every run of datasources it did not redo).
+and its report without the render (a pure function of that state, made again when asked
+for).
 
 | profile | relations | bytes per kept step | whole-log average per step | total kept |
 |---|---|---|---|---|

@@ -93,24 +93,52 @@ fn libpatch21_violations_are_exactly_the_expected_ones() {
 /// afresh.
 #[test]
 fn reused_renders_equal_fresh_renders() {
-    use grafana_source::log::LogReader;
-    use grafana_source::replay::Timeline;
+    use grafana_source::log::parse_str;
+    use grafana_source::render;
+    use grafana_source::replay::{decide_peer, Replay};
     for profile in Profile::ALL {
         for log in cases() {
             let text = std::fs::read_to_string(&log).unwrap();
-            let t = Timeline::record(LogReader::new(text.as_bytes()), profile, None).unwrap();
-            for n in 0..t.len() {
-                let reused = t
-                    .report(n)
-                    .unwrap()
+            let entries = parse_str(&text).unwrap();
+            let (peer, _) = decide_peer(entries.iter().cloned().map(Ok), None);
+            let mut replay = Replay::new(profile, peer);
+            for (n, e) in entries.iter().enumerate() {
+                let report = replay.step(e);
+                let reused = report
                     .datasources
                     .as_ref()
                     .map(|r| r.to_json())
                     .map_err(|e| e.name());
-                let fresh = t.rendered_after(n).unwrap();
+                let fresh = render::render(profile, replay.state());
                 let fresh = fresh.as_ref().map(|r| r.to_json()).map_err(|e| e.name());
                 assert_eq!(reused, fresh, "{} step {n} ({profile:?})", log.display());
             }
+        }
+    }
+}
+
+/// A `Timeline` keeps each report without its render and makes the render again from the
+/// state: what it gives back is the report the replay gave, field for field.
+#[test]
+fn timeline_reports_equal_replay_reports() {
+    use grafana_source::log::LogReader;
+    use grafana_source::replay::{replay_str, Timeline};
+    for profile in Profile::ALL {
+        for log in cases() {
+            let text = std::fs::read_to_string(&log).unwrap();
+            let replayed = replay_str(&text, profile).unwrap();
+            let t = Timeline::record(LogReader::new(text.as_bytes()), profile, None).unwrap();
+            assert_eq!(t.len(), replayed.len());
+            for (n, want) in replayed.iter().enumerate() {
+                let got = t.report(n).unwrap();
+                assert_eq!(
+                    got.to_json(),
+                    want.to_json(),
+                    "{} step {n} ({profile:?})",
+                    log.display()
+                );
+            }
+            assert!(t.report(replayed.len()).is_none());
         }
     }
 }
