@@ -15,19 +15,29 @@ use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// A remote unit's name, ordered by unit number (then by name; names without a number
-/// after their last `/` sort after every numbered one).
+/// after their last `/` sort after every numbered one). The rank is taken once, when the
+/// name is made: units are compared on every lookup in a relation.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct UnitName(pub Arc<str>);
+pub struct UnitName(pub Arc<str>, (bool, u64));
 
 impl UnitName {
+    pub fn new(name: Arc<str>) -> UnitName {
+        let rank = number_of(&name).map_or((true, 0), |n| (false, n));
+        UnitName(name, rank)
+    }
+
     /// The unit number: the digits after the last `/`, when that is all there is.
     pub fn number(&self) -> Option<u64> {
-        let (_, n) = self.0.rsplit_once('/')?;
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        n.parse().ok()
+        (!self.1 .0).then_some(self.1 .1)
     }
+}
+
+fn number_of(name: &str) -> Option<u64> {
+    let (_, n) = name.rsplit_once('/')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
 }
 
 impl Ord for UnitName {
@@ -35,10 +45,7 @@ impl Ord for UnitName {
         if Arc::ptr_eq(&self.0, &other.0) {
             return Ordering::Equal;
         }
-        let rank = |u: &UnitName| u.number().map_or((1, 0), |n| (0, n));
-        rank(self)
-            .cmp(&rank(other))
-            .then_with(|| self.0.cmp(&other.0))
+        self.1.cmp(&other.1).then_with(|| self.0.cmp(&other.0))
     }
 }
 
@@ -378,7 +385,7 @@ fn apply_source(state: &mut State, entry: &Entry, id: u64, remote_app: &Arc<str>
     let Some(unit) = &entry.remote_unit else {
         return;
     };
-    let unit = UnitName(unit.clone());
+    let unit = UnitName::new(unit.clone());
     match kind {
         HookKind::RelationDeparted => {
             relation.units.remove(&unit);
@@ -420,7 +427,7 @@ mod tests {
     fn units_order_by_number_then_name() {
         let mut names: Vec<UnitName> = ["p/10", "p/2", "p", "p/a/7", "q/1"]
             .iter()
-            .map(|s| UnitName(Arc::from(*s)))
+            .map(|s| UnitName::new(Arc::from(*s)))
             .collect();
         names.sort();
         let got: Vec<&str> = names.iter().map(|u| &*u.0).collect();
