@@ -187,15 +187,15 @@ impl ReconcileCache {
         let mut doc_changed = false;
         for (id, rel) in changed {
             let old = self.derived.remove(&id);
-            if let Some(old) = &old {
-                delta.add(&old.names, -1);
-                gone_in_order.extend(old.names.iter().cloned());
-            }
+            let old_names: &[Arc<str>] = old.as_deref().map_or(&[], |d| &d.names);
+            // Only names that vanish on net are looked up in this list, which gives their
+            // order in `sources_to_delete`.
+            gone_in_order.extend(old_names.iter().cloned());
             self.diagnosed.remove(&id);
             let new = rel.map(|rel| Arc::new(derive_alone(id, &rel, old.as_deref())));
-            if let Some(new) = &new {
-                delta.add(&new.names, 1);
-            }
+            // Entering names are struck from a set, so the order they are noted in does not
+            // matter: a relation whose names did not change notes none.
+            delta.replace(old_names, new.as_ref().map_or(&[], |d| &d.names[..]));
             let non_empty = |d: &Option<Arc<Derived>>| {
                 d.as_ref()
                     .filter(|d| matches!(&*d.entries, PyValue::List(l) if !l.is_empty()))
@@ -333,11 +333,7 @@ fn reconcile_incremental(
 }
 
 fn key(s: &str) -> PyKey {
-    PyKey::Str(Arc::from(s))
-}
-
-fn string(s: &str) -> PyValue {
-    PyValue::Str(Arc::from(s))
+    PyKey::Str(crate::log::intern(s))
 }
 
 /// The names in a list of peer source entries (entries without a string name are skipped).
@@ -625,10 +621,22 @@ fn derive_units(
             ));
             continue;
         };
-        let name: Arc<str> = Arc::from(format!(
-            "juju_{}_{}_{}_{}",
-            sd.model, sd.uuid, sd.application, n
-        ));
+        // An entry made before from the same source data for the same unit and host is
+        // the entry this one would be, name included.
+        let reused = reuse
+            .iter()
+            .find(|(u, h, _)| *u == unit.0 && h == host)
+            .map(|(_, _, e)| e);
+        let reused_name = reused.and_then(|e| match py::get_str(e, "source_name") {
+            Ok(Some(PyValue::Str(name))) => Some(name.clone()),
+            _ => None,
+        });
+        let name: Arc<str> = reused_name.unwrap_or_else(|| {
+            Arc::from(format!(
+                "juju_{}_{}_{}_{}",
+                sd.model, sd.uuid, sd.application, n
+            ))
+        });
         if !taken.insert(name.clone()) {
             diagnostics.push(diag(
                 id,
@@ -638,20 +646,20 @@ fn derive_units(
             ));
             continue;
         }
-        if let Some((_, _, e)) = reuse.iter().find(|(u, h, _)| *u == unit.0 && h == host) {
+        if let Some(e) = reused {
             entries.push((unit.0.clone(), host.clone(), e.clone()));
             continue;
         }
-        let url = if crate::invariants::has_rfc3986_scheme(host) {
-            host.to_string()
+        let url: Arc<str> = if crate::invariants::has_rfc3986_scheme(host) {
+            host.clone()
         } else {
-            format!("http://{host}")
+            Arc::from(format!("http://{host}"))
         };
-        let mut e = PyDict::default();
+        let mut e = PyDict::with_capacity_and_hasher(6, Default::default());
         e.insert(key("unit"), PyValue::Str(unit.0.clone()));
         e.insert(key("source_name"), PyValue::Str(name));
         e.insert(key("source_type"), sd.source_type.clone());
-        e.insert(key("url"), string(&url));
+        e.insert(key("url"), PyValue::Str(url));
         if let Some(ef) = &sd.extra_fields {
             e.insert(key("extra_fields"), ef.clone());
         }
