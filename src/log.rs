@@ -375,9 +375,11 @@ pub(crate) fn intern(s: &str) -> Arc<str> {
         "application",
         "type",
     ];
-    static SHARED: LazyLock<[Arc<str>; 29]> = LazyLock::new(|| COMMON.map(Arc::from));
-    match COMMON.iter().position(|c| *c == s) {
-        Some(i) => SHARED[i].clone(),
+    type Table = std::collections::HashMap<&'static str, Arc<str>, foldhash::fast::FixedState>;
+    static SHARED: LazyLock<Table> =
+        LazyLock::new(|| COMMON.iter().map(|c| (*c, Arc::from(*c))).collect());
+    match SHARED.get(s) {
+        Some(shared) => shared.clone(),
         None => Arc::from(s),
     }
 }
