@@ -188,62 +188,15 @@ pub struct Timeline {
     profile: Profile,
     /// `states[0]` is the state before the first line; `states[n + 1]` is after step `n`.
     states: Vec<State>,
-    reports: Vec<Kept>,
+    /// Each step's report without its render: the render is a pure function of the
+    /// state after the step and is made again when asked for (keeping each step's render
+    /// would keep a copy of the paths it changed in the list of runs). In its place, a
+    /// render error that nothing reads ([`Timeline::report`] puts the render back).
+    reports: Vec<StepReport>,
 }
 
-/// A step's report as a [`Timeline`] keeps it: everything but the render, which is a pure
-/// function of the state after the step and is made again when asked for (keeping each
-/// step's render would keep a copy of the paths it changed in the list of runs).
-struct Kept {
-    step: u64,
-    line: u64,
-    hook: std::sync::Arc<str>,
-    outcome: Result<(), crate::py::PyExc>,
-    emitted: Vec<reducer::Event>,
-    peer_app_data: crate::peer::PeerBag,
-    violations: Vec<crate::invariants::Violation>,
-    diagnostics: Vec<reducer::Diagnostic>,
-}
-
-impl Kept {
-    fn new(report: StepReport) -> Kept {
-        let StepReport {
-            step,
-            line,
-            hook,
-            outcome,
-            emitted,
-            peer_app_data,
-            datasources: _,
-            violations,
-            diagnostics,
-        } = report;
-        Kept {
-            step,
-            line,
-            hook,
-            outcome,
-            emitted,
-            peer_app_data,
-            violations,
-            diagnostics,
-        }
-    }
-
-    fn report(&self, datasources: RenderResult) -> StepReport {
-        StepReport {
-            step: self.step,
-            line: self.line,
-            hook: self.hook.clone(),
-            outcome: self.outcome,
-            emitted: self.emitted.clone(),
-            peer_app_data: self.peer_app_data.clone(),
-            datasources,
-            violations: self.violations.clone(),
-            diagnostics: self.diagnostics.clone(),
-        }
-    }
-}
+/// What a kept report holds instead of its render.
+const NOT_KEPT: RenderResult = Err(crate::py::PyExc::KeyError);
 
 impl Timeline {
     /// Fold a whole stream, keeping every state. `peer`: see [`decide_peer`].
@@ -260,7 +213,9 @@ impl Timeline {
         let mut states = vec![replay.state().clone()];
         let mut reports = Vec::new();
         for entry in entries {
-            reports.push(Kept::new(replay.step(&entry?)));
+            let mut report = replay.step(&entry?);
+            report.datasources = NOT_KEPT;
+            reports.push(report);
             // The memo is a cache the live replay carries forward; a kept state needs
             // none (it is not state), and keeping one per step would cost more than the
             // step changed.
@@ -295,8 +250,9 @@ impl Timeline {
     /// The report of step `n`, as the replay gave it; its render is made again from the
     /// state after the step ([`Timeline::rendered_after`]).
     pub fn report(&self, n: usize) -> Option<StepReport> {
-        let kept = self.reports.get(n)?;
-        Some(kept.report(self.rendered_after(n)?))
+        let mut report = self.reports.get(n)?.clone();
+        report.datasources = self.rendered_after(n)?;
+        Some(report)
     }
 
     /// The render after step `n`.
