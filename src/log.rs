@@ -339,8 +339,8 @@ impl<'de> Deserialize<'de> for WireDatabag {
 
 /// `s` as an `Arc<str>`: a shared copy when it is a name nearly every line carries (the
 /// two endpoints, their hooks, the databag keys Juju and the provider write, the keys of a
-/// datasource entry), a new one otherwise. Sharing saves an allocation per line and keeps a kept state from holding one
-/// copy of the same key per unit.
+/// datasource entry), a new one otherwise. Sharing saves an allocation per line and keeps
+/// a kept state from holding one copy of the same key per unit.
 pub(crate) fn intern(s: &str) -> Arc<str> {
     use std::sync::LazyLock;
     const COMMON: [&str; 29] = [

@@ -851,10 +851,8 @@ pub fn render_verified_incremental(
                 .collect(),
             _ => Vec::new(),
         };
-        let prev = before.as_ref().map(|(_, seg)| seg.clone());
-        memo.runs
-            .ok
-            .put(pos, Some(Segment::after(items, prev.as_ref())));
+        let prev = before.as_ref().map(|(_, seg)| seg);
+        memo.runs.ok.put(pos, Some(Segment::after(items, prev)));
     }
     memo.runs.doc = doc;
     let r1 = Arc::new(Rendered::new(
