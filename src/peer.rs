@@ -266,11 +266,27 @@ impl Doc {
     }
 }
 
-/// A position in a [`PDict`]: entries iterate in ascending position.
-pub type Pos = u128;
+/// A position in a [`PDict`]: entries iterate in ascending position. A relation-id key
+/// below [`APPENDED`] sits at its id; every other key is appended above it.
+pub type Pos = u64;
 
-/// Positions at and above this are for keys appended out of their canonical place.
-const APPENDED: Pos = 1 << 64;
+/// Positions at and above this are for keys appended out of their canonical place. Half
+/// of the `u64` range: Juju's relation ids are small, and a key too big for its canonical
+/// place is appended like any other key (a derived document with such a relation is built
+/// the reference's way instead, see [`placeable`]). Half the range of appends is more
+/// than any document can hold.
+const APPENDED: Pos = 1 << 63;
+
+/// Whether relation `id` has a canonical position, so that a document derived relation by
+/// relation ([`PDict::set_canonical`]) can hold it.
+pub fn placeable(id: u64) -> bool {
+    id < APPENDED
+}
+
+/// The canonical position of `key`, when it has one.
+fn canonical_pos(key: &str) -> Option<Pos> {
+    canonical_id(key).filter(|id| placeable(*id))
+}
 
 /// The relation id a key names when it is the canonical decimal of one (`"0"`, `"17"`).
 pub fn canonical_id(key: &str) -> Option<u64> {
@@ -379,7 +395,7 @@ impl PDict {
         if let Some(p) = self.moved.get(key) {
             return Some(*p);
         }
-        let id = canonical_id(key)? as Pos;
+        let id = canonical_pos(key)?;
         self.entries.get(&id).filter(|s| &*s.key == key).map(|_| id)
     }
 
@@ -409,13 +425,13 @@ impl PDict {
             return;
         }
         let last = self.entries.get_max().map(|(p, _)| *p);
-        match canonical_id(&key).map(|id| id as Pos) {
+        match canonical_pos(&key) {
             Some(id) if last.is_none_or(|l| id > l) => {
                 self.entries.insert(id, Slot { key, value });
                 EditLog::note(&mut self.log, id);
             }
             _ => {
-                let p = last.map_or(APPENDED, |l| (l + 1).max(APPENDED));
+                let p = last.map_or(APPENDED, |l| l.saturating_add(1).max(APPENDED));
                 self.moved.insert(key.clone(), p);
                 self.entries.insert(p, Slot { key, value });
                 EditLog::note(&mut self.log, p);
@@ -432,16 +448,18 @@ impl PDict {
     }
 
     /// Set the entry of relation `id` at its canonical position (the leader's derived
-    /// document, whose keys are all canonical and ascending); `None` removes it.
+    /// document, whose keys are all canonical and ascending); `None` removes it. `id` must
+    /// be [`placeable`]: callers build other documents the reference's way.
     pub(crate) fn set_canonical(&mut self, id: u64, value: Option<(Arc<str>, Arc<PyValue>)>) {
         debug_assert!(self.moved.is_empty());
-        EditLog::note(&mut self.log, id as Pos);
+        assert!(placeable(id), "relation {id} has no canonical position");
+        EditLog::note(&mut self.log, id);
         match value {
             Some((key, value)) => {
-                self.entries.insert(id as Pos, Slot { key, value });
+                self.entries.insert(id, Slot { key, value });
             }
             None => {
-                self.entries.remove(&(id as Pos));
+                self.entries.remove(&id);
             }
         }
     }

@@ -218,6 +218,14 @@ impl PartialEq for ConfigValue {
 }
 
 impl State {
+    /// Whether every relation id has a canonical place in a document derived relation by
+    /// relation ([`crate::peer::placeable`]); the caches that derive one need it.
+    pub(crate) fn ids_placeable(&self) -> bool {
+        self.relations
+            .get_max()
+            .is_none_or(|(id, _)| crate::peer::placeable(*id))
+    }
+
     /// The state before the first line of a log.
     pub fn new(peer: PeerAtStart) -> Self {
         State {

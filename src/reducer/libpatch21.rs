@@ -126,6 +126,9 @@ fn relation_changed(
     if tx.state.leader {
         // An unreadable `sources_to_delete` raises only once a relation reads it: the
         // exact path keeps that order.
+        // A relation id too big for a canonical place: the document is built the
+        // reference's way.
+        let memo = memo.filter(|_| tx.state.ids_placeable());
         match (memo, tx.get_doc(TO_DELETE)) {
             (Some(memo), Ok(None)) => relation_changed_fast(tx, memo, PList::default())?,
             (Some(memo), Ok(Some(Doc::List(list)))) => relation_changed_fast(tx, memo, list)?,
@@ -142,7 +145,7 @@ fn relation_changed_exact(tx: &mut Tx) -> Result<(), PyExc> {
         let source = get_source_config(tx, rel)?;
         // `if source:` — None and the empty list are both skipped.
         if let Some(list) = source.filter(|l| !l.is_empty()) {
-            sources.insert(PyKey::Int(*id as i64), PyValue::List(list));
+            sources.insert(super::relation_key(*id), PyValue::List(list));
         }
     }
     tx.set_peer_data(SOURCES, PyValue::dict(sources));

@@ -115,6 +115,13 @@ pub struct Step {
     pub rendered: Option<crate::render::RenderResult>,
 }
 
+/// `rel.id` as a key of the `sources` dict. Python's ints have no bound; an id past
+/// `i64` is kept as its decimal text, which is what `json.dumps` writes for the int.
+pub(crate) fn relation_key(id: u64) -> crate::py::PyKey {
+    use crate::py::PyKey;
+    i64::try_from(id).map_or_else(|_| PyKey::Str(id.to_string().into()), PyKey::Int)
+}
+
 /// Fold one entry. `before` is not modified; `Step::after` shares structure with it.
 pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
     fold(profile, before, before.memo.clone(), entry, true)

@@ -40,6 +40,8 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
         (HookKind::UpgradeCharm, Some(stored)) => legacy_names(stored),
         _ => Vec::new(),
     };
+    // A relation id too big for a canonical place: the whole reconcile.
+    let memo = memo.filter(|_| state.ids_placeable());
     let (emitted, diagnostics) = match memo {
         Some((memo, hint)) => {
             let mut cache = memo
@@ -429,7 +431,7 @@ fn reconcile(
         }
         let entries = derive_relation(*id, rel, &mut taken, &mut diagnostics);
         if !entries.is_empty() {
-            sources.insert(PyKey::Int(*id as i64), PyValue::List(entries));
+            sources.insert(super::relation_key(*id), PyValue::List(entries));
         }
     }
     sources.sort_by(|a, _, b, _| rel_id_of(a).cmp(&rel_id_of(b)));
