@@ -217,10 +217,13 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     let mut data = Vec::new();
     let mut names = Vec::new();
     let mut units = Vec::new();
-    for (unit_name, host_addr) in relation_hosts(rel) {
+    for (i, (unit_name, host_addr)) in relation_hosts(rel).enumerate() {
+        // Units keep their order, so the entry at the same place is the likely one.
+        let made_from = |(u, h, _, _): &&UnitEntry| u == unit_name && h == host_addr;
         let cached = old_units
-            .iter()
-            .find(|(u, h, _, _)| u == unit_name && h == host_addr);
+            .get(i)
+            .filter(made_from)
+            .or_else(|| old_units.iter().find(made_from));
         let (entry, name) = match cached {
             Some((_, _, entry, name)) => (entry.clone(), name.clone()),
             None => match host_entry(&source_data, unit_name, host_addr) {

@@ -625,9 +625,12 @@ fn derive_units(
         };
         // An entry made before from the same source data for the same unit and host is
         // the entry this one would be, name included.
+        // Units keep their order, so the entry after the ones made so far is the likely one.
+        let made_from = |(u, h, _): &&UnitEntry| *u == unit.0 && h == host;
         let reused = reuse
-            .iter()
-            .find(|(u, h, _)| *u == unit.0 && h == host)
+            .get(entries.len())
+            .filter(made_from)
+            .or_else(|| reuse.iter().find(made_from))
             .map(|(_, _, e)| e);
         let reused_name = reused.and_then(|e| match py::get_str(e, "source_name") {
             Ok(Some(PyValue::Str(name))) => Some(name.clone()),
