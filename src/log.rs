@@ -551,7 +551,8 @@ fn strip_position(msg: &str) -> String {
 /// through it.
 struct Lines<R> {
     reader: R,
-    buf: Vec<u8>,
+    /// The last line given out; its allocation is reused for the next one.
+    text: String,
     line: u64,
     done: bool,
 }
@@ -560,7 +561,7 @@ impl<R: BufRead> Lines<R> {
     fn new(reader: R) -> Self {
         Lines {
             reader,
-            buf: Vec::new(),
+            text: String::new(),
             line: 0,
             done: false,
         }
@@ -569,10 +570,11 @@ impl<R: BufRead> Lines<R> {
     /// The next non-blank line and its number; `None` at the end or after an error.
     fn next_text(&mut self) -> Option<Result<(u64, &str), LogError>> {
         while !self.done {
-            self.buf.clear();
+            let mut buf = std::mem::take(&mut self.text).into_bytes();
+            buf.clear();
             let mut limited =
                 <&mut R as std::io::Read>::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1);
-            let read = limited.read_until(b'\n', &mut self.buf);
+            let read = limited.read_until(b'\n', &mut buf);
             let error = match read {
                 Ok(0) => {
                     self.done = true;
@@ -580,13 +582,13 @@ impl<R: BufRead> Lines<R> {
                 }
                 Ok(_) => {
                     self.line += 1;
-                    if self.buf.last() == Some(&b'\n') {
-                        self.buf.pop();
-                        if self.buf.last() == Some(&b'\r') {
-                            self.buf.pop();
+                    if buf.last() == Some(&b'\n') {
+                        buf.pop();
+                        if buf.last() == Some(&b'\r') {
+                            buf.pop();
                         }
                         None
-                    } else if self.buf.len() > MAX_LINE_BYTES {
+                    } else if buf.len() > MAX_LINE_BYTES {
                         Some(LogError::TooLong { line: self.line })
                     } else {
                         None
@@ -601,23 +603,22 @@ impl<R: BufRead> Lines<R> {
                 self.done = true;
                 return Some(Err(e));
             }
-            match std::str::from_utf8(&self.buf) {
+            // Checked once, then given out as the `String` it became.
+            match String::from_utf8(buf) {
                 Err(_) => {
                     self.done = true;
                     return Some(Err(LogError::Utf8 { line: self.line }));
                 }
-                Ok(t) if t.trim().is_empty() => continue,
-                Ok(_) => break,
+                Ok(text) => {
+                    let blank = text.trim().is_empty();
+                    self.text = text;
+                    if !blank {
+                        return Some(Ok((self.line, self.text.as_str())));
+                    }
+                }
             }
         }
-        if self.done {
-            return None;
-        }
-        // Valid UTF-8, checked in the loop (re-checked rather than borrowed across it).
-        let line = self.line;
-        std::str::from_utf8(&self.buf)
-            .ok()
-            .map(|text| Ok((line, text)))
+        None
     }
 
     /// Stop after an error the caller found in a line.
