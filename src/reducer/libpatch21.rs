@@ -124,11 +124,11 @@ fn relation_changed(
     memo: Option<(&mut Memo, RelationsHint)>,
 ) -> Result<Vec<Event>, PyExc> {
     if tx.state.leader {
-        // An unreadable `sources_to_delete` raises only once a relation reads it: the
-        // exact path keeps that order.
         // A relation id too big for a canonical place: the document is built the
         // reference's way.
         let memo = memo.filter(|_| tx.state.ids_placeable());
+        // An unreadable `sources_to_delete` raises only once a relation reads it: the
+        // exact path keeps that order.
         match (memo, tx.get_doc(TO_DELETE)) {
             (Some(memo), Ok(None)) => relation_changed_fast(tx, memo, PList::default())?,
             (Some(memo), Ok(Some(Doc::List(list)))) => relation_changed_fast(tx, memo, list)?,
