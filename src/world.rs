@@ -21,6 +21,7 @@ use std::sync::Arc;
 pub struct UnitName(pub Arc<str>, (bool, u64));
 
 impl UnitName {
+    /// The unit named `name`, ranked by the number after its last `/`.
     pub fn new(name: Arc<str>) -> UnitName {
         let rank = number_of(&name).map_or((true, 0), |n| (false, n));
         UnitName(name, rank)

@@ -108,7 +108,7 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
             Vec::new()
         }
     };
-    let entries = PyValue::List(units.iter().map(|(_, _, e)| e.clone()).collect());
+    let entries = PyValue::List(units.iter().map(|u| u.entry.clone()).collect());
     Derived {
         names: entry_names(&entries),
         entries: Arc::new(entries),
@@ -586,7 +586,7 @@ fn derive_relation(
     match source_data(id, rel) {
         Ok(Some(sd)) => derive_units(id, rel, &sd, taken, diagnostics, &[])
             .into_iter()
-            .map(|(_, _, e)| e)
+            .map(|u| u.entry)
             .collect(),
         Ok(None) => Vec::new(),
         Err(d) => {
@@ -596,8 +596,15 @@ fn derive_relation(
     }
 }
 
-/// A unit's derived entry, with the unit name and host it was made from.
-type UnitEntry = (Arc<str>, Arc<str>, PyValue);
+/// A unit's derived entry, with the unit name and host it was made from and its
+/// `source_name`.
+#[derive(Clone)]
+struct UnitEntry {
+    unit: Arc<str>,
+    host: Arc<str>,
+    name: Arc<str>,
+    entry: PyValue,
+}
 
 /// The entries of a relation's units under `sd`, as `(unit, host, entry)`. An entry in
 /// `reuse` made from the same source data for the same unit and host is taken as is.
@@ -624,24 +631,20 @@ fn derive_units(
             continue;
         };
         // An entry made before from the same source data for the same unit and host is
-        // the entry this one would be, name included.
-        // Units keep their order, so the entry after the ones made so far is the likely one.
-        let made_from = |(u, h, _): &&UnitEntry| *u == unit.0 && h == host;
+        // the entry this one would be, name included. Units keep their order, so the
+        // entry after the ones made so far is the likely one.
+        let made_from = |u: &&UnitEntry| u.unit == unit.0 && u.host == *host;
         let reused = reuse
             .get(entries.len())
             .filter(made_from)
-            .or_else(|| reuse.iter().find(made_from))
-            .map(|(_, _, e)| e);
-        let reused_name = reused.and_then(|e| match py::get_str(e, "source_name") {
-            Ok(Some(PyValue::Str(name))) => Some(name.clone()),
-            _ => None,
-        });
-        let name: Arc<str> = reused_name.unwrap_or_else(|| {
-            Arc::from(format!(
+            .or_else(|| reuse.iter().find(made_from));
+        let name: Arc<str> = match reused {
+            Some(u) => u.name.clone(),
+            None => Arc::from(format!(
                 "juju_{}_{}_{}_{}",
                 sd.model, sd.uuid, sd.application, n
-            ))
-        });
+            )),
+        };
         if !taken.insert(name.clone()) {
             diagnostics.push(diag(
                 id,
@@ -651,8 +654,8 @@ fn derive_units(
             ));
             continue;
         }
-        if let Some(e) = reused {
-            entries.push((unit.0.clone(), host.clone(), e.clone()));
+        if let Some(u) = reused {
+            entries.push(u.clone());
             continue;
         }
         let url: Arc<str> = if crate::invariants::has_rfc3986_scheme(host) {
@@ -662,7 +665,7 @@ fn derive_units(
         };
         let mut e = PyDict::with_capacity_and_hasher(6, Default::default());
         e.insert(key("unit"), PyValue::Str(unit.0.clone()));
-        e.insert(key("source_name"), PyValue::Str(name));
+        e.insert(key("source_name"), PyValue::Str(name.clone()));
         e.insert(key("source_type"), sd.source_type.clone());
         e.insert(key("url"), PyValue::Str(url));
         if let Some(ef) = &sd.extra_fields {
@@ -671,7 +674,12 @@ fn derive_units(
         if let Some(sef) = &sd.secure_extra_fields {
             e.insert(key("secure_extra_fields"), sef.clone());
         }
-        entries.push((unit.0.clone(), host.clone(), PyValue::dict(e)));
+        entries.push(UnitEntry {
+            unit: unit.0.clone(),
+            host: host.clone(),
+            name,
+            entry: PyValue::dict(e),
+        });
     }
     entries
 }
