@@ -156,13 +156,17 @@ impl<'a> FromIterator<&'a PyValue> for NameSet {
 }
 
 /// `^[A-Za-z][A-Za-z0-9+.-]*://`
+///
+/// One pass over the scheme's bytes: a scheme holds no `:`, so the `://` that ends it is
+/// the first one in the url.
 pub fn has_rfc3986_scheme(url: &str) -> bool {
-    let Some((scheme, _)) = url.split_once("://") else {
+    let b = url.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_alphabetic) {
         return false;
-    };
-    let mut chars = scheme.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    }
+    let scheme_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-');
+    let end = b.iter().position(|c| !scheme_char(c)).unwrap_or(b.len());
+    b[end..].starts_with(b"://")
 }
 
 /// The names in a peer `sources_to_delete` value, as a Python set would hold them.
@@ -322,7 +326,7 @@ mod tests {
 
     #[test]
     fn scheme_rule_is_rfc3986() {
-        for ok in ["http://x", "a+b.c-d://", "H://"] {
+        for ok in ["http://x", "a+b.c-d://", "H://", "a://", "http://x://y"] {
             assert!(has_rfc3986_scheme(ok), "{ok}");
         }
         for bad in [
@@ -333,8 +337,41 @@ mod tests {
             "://x",
             "http:/x",
             "ht tp://x",
+            "a:b://x",
+            "ab:/x://",
+            "h",
+            "",
+            "http:",
         ] {
             assert!(!has_rfc3986_scheme(bad), "{bad}");
+        }
+    }
+
+    /// The one-pass scan agrees with the rule read literally (split at the first `://`,
+    /// then check the part before it) on every string of up to 5 characters over an
+    /// alphabet with a member of each class the rule tells apart.
+    #[test]
+    fn scheme_scan_is_the_rule() {
+        let literal = |url: &str| {
+            url.split_once("://").is_some_and(|(scheme, _)| {
+                let mut chars = scheme.chars();
+                chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                    && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+            })
+        };
+        let alphabet = ['a', 'Z', '0', '+', '.', '-', '_', 'ü', ' ', ':', '/'];
+        let mut urls = vec![String::new()];
+        let mut frontier = urls.clone();
+        for _ in 0..5 {
+            frontier = frontier
+                .iter()
+                .flat_map(|u| alphabet.iter().map(move |c| format!("{u}{c}")))
+                .collect();
+            urls.extend_from_slice(&frontier);
+        }
+        assert_eq!(urls.len(), (0..=5).map(|n| 11usize.pow(n)).sum::<usize>());
+        for url in &urls {
+            assert_eq!(has_rfc3986_scheme(url), literal(url), "{url:?}");
         }
     }
 
