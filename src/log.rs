@@ -309,6 +309,26 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+/// A JSON string read into a new `Arc<str>`: a databag value (addresses, JSON documents),
+/// which no other line shares, so not looked up among the shared names.
+struct Text(Arc<str>);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                Ok(Text(Arc::from(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// A databag object read straight into a [`Databag`]. A key given twice keeps its last
 /// value, as `json.loads` does.
 struct WireDatabag(Databag);
@@ -327,7 +347,7 @@ impl<'de> Deserialize<'de> for WireDatabag {
             ) -> Result<WireDatabag, A::Error> {
                 let mut bag = Databag::new();
                 while let Some(Name(key)) = map.next_key()? {
-                    let Name(value) = map.next_value()?;
+                    let Text(value) = map.next_value()?;
                     bag.insert(key, value);
                 }
                 Ok(WireDatabag(bag))
