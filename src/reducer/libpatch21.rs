@@ -171,8 +171,9 @@ enum RelResult {
 /// after one unit moved re-parses nothing and rebuilds only that unit's entry.
 struct Derived {
     result: RelResult,
-    /// The `grafana_source_data` text and its `json.loads`.
-    source: Option<(Arc<str>, Arc<PyValue>)>,
+    /// The `grafana_source_data` text, its `json.loads` and what every unit's entry reads
+    /// of it.
+    source: Option<(Arc<str>, Arc<Source>)>,
     /// Per unit with a host, in unit order.
     units: Vec<UnitEntry>,
 }
@@ -198,13 +199,13 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
         Some((t, v)) => (Some((t, v.clone())), v),
         None => match json::loads(raw.map_or("{}", |t| &**t)) {
             Ok(v) => {
-                let v = Arc::new(v);
+                let v = Arc::new(Source::new(v));
                 (raw.map(|t| (t.clone(), v.clone())), v)
             }
             Err(e) => return done(RelResult::Raises(e), None, Vec::new()),
         },
     };
-    if !source_data.truthy() {
+    if !source_data.data.truthy() {
         return done(RelResult::Falsy, source, Vec::new());
     }
     // Entries built from this very source data can be reused for an unchanged host.
@@ -214,19 +215,22 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
             _ => false,
         })
         .map_or(&[][..], |p| &p.units[..]);
-    let mut data = Vec::new();
-    let mut names = Vec::new();
-    let mut units = Vec::new();
+    // At most one entry per member unit: sized once instead of grown.
+    let most = rel.units.len();
+    let mut data = Vec::with_capacity(most);
+    let mut names = Vec::with_capacity(most);
+    let mut units = Vec::with_capacity(most);
     for (i, (unit_name, host_addr)) in relation_hosts(rel).enumerate() {
-        // Units keep their order, so the entry at the same place is the likely one.
+        // Units keep their order, so the entry at the same place is the likely one; when
+        // that entry is this unit's (with another host), no other entry can be.
         let made_from = |(u, h, _, _): &&UnitEntry| u == unit_name && h == host_addr;
-        let cached = old_units
-            .get(i)
-            .filter(made_from)
-            .or_else(|| old_units.iter().find(made_from));
+        let cached = match old_units.get(i) {
+            Some(e) if Arc::ptr_eq(&e.0, unit_name) => Some(e).filter(made_from),
+            _ => old_units.iter().find(made_from),
+        };
         let (entry, name) = match cached {
             Some((_, _, entry, name)) => (entry.clone(), name.clone()),
-            None => match host_entry(&source_data, unit_name, host_addr) {
+            None => match source_data.parts.host_entry(unit_name, host_addr) {
                 Ok(built) => built,
                 Err(e) => return done(RelResult::Raises(e), source, Vec::new()),
             },
@@ -420,8 +424,9 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
     }
     let mut data = Vec::new();
     let mut sources_to_delete = tx.get_peer_data(TO_DELETE)?;
+    let parts = SourceParts::new(&source_data);
     for (unit_name, host_addr) in relation_hosts(rel) {
-        let (host_data, name) = host_entry(&source_data, unit_name, host_addr)?;
+        let (host_data, name) = parts.host_entry(unit_name, host_addr)?;
         // if host_data["source_name"] in sources_to_delete:
         //     sources_to_delete.remove(host_data["source_name"])
         let name = PyValue::Str(name);
@@ -436,40 +441,109 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
     Ok(Some(data))
 }
 
-/// One unit's entry of `_get_source_config`, and its `source_name`.
-fn host_entry(
-    source_data: &PyValue,
-    unit_name: &Arc<str>,
-    host_addr: &Arc<str>,
-) -> Result<(PyValue, Arc<str>), PyExc> {
-    // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
-    //     source_data["application"], unit_name.split("/")[1])
-    let model = py::getitem_str(source_data, "model")?.py_str();
-    let uuid = py::getitem_str(source_data, "model_uuid")?.py_str();
-    let app = py::getitem_str(source_data, "application")?.py_str();
-    let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
-    let unique_source_name: Arc<str> = Arc::from(format!("juju_{model}_{uuid}_{app}_{suffix}"));
+/// A relation's `grafana_source_data`, read once: the value and what each unit's entry
+/// takes from it.
+struct Source {
+    data: PyValue,
+    parts: SourceParts,
+}
 
-    let host = if py::match_word_scheme(host_addr) {
-        host_addr.clone()
-    } else {
-        Arc::from(format!("http://{host_addr}"))
-    };
-    let mut host_data = PyDict::with_capacity_and_hasher(6, Default::default());
-    host_data.insert(key("unit"), PyValue::Str(unit_name.clone()));
-    host_data.insert(key("source_name"), PyValue::Str(unique_source_name.clone()));
-    host_data.insert(
-        key("source_type"),
-        py::getitem_str(source_data, "type")?.clone(),
-    );
-    host_data.insert(key("url"), PyValue::Str(host));
-    for field in ["extra_fields", "secure_extra_fields"] {
-        if let Some(v) = py::get_str(source_data, field)?.filter(|v| v.truthy()) {
-            host_data.insert(key(field), v.clone());
+impl Source {
+    fn new(data: PyValue) -> Source {
+        let parts = SourceParts::new(&data);
+        Source { data, parts }
+    }
+}
+
+/// What `_get_source_config` reads of `source_data` for every unit: the same for each
+/// unit of a relation, so read once per source instead of once per unit. Each read keeps
+/// the exception it raises, and [`SourceParts::host_entry`] raises them in the order the
+/// reference evaluates them.
+struct SourceParts {
+    /// `"juju_{model}_{model_uuid}_{application}_"`, or what reading the three raises.
+    prefix: Result<String, PyExc>,
+    /// `source_data["type"]`.
+    source_type: Result<PyValue, PyExc>,
+    /// `extra_fields` and `secure_extra_fields`, those that are truthy.
+    extras: Result<Vec<(PyKey, PyValue)>, PyExc>,
+}
+
+impl SourceParts {
+    fn new(source_data: &PyValue) -> SourceParts {
+        let prefix = (|| {
+            let model = py::getitem_str(source_data, "model")?.py_str();
+            let uuid = py::getitem_str(source_data, "model_uuid")?.py_str();
+            let app = py::getitem_str(source_data, "application")?.py_str();
+            Ok(format!("juju_{model}_{uuid}_{app}_"))
+        })();
+        let source_type = py::getitem_str(source_data, "type").cloned();
+        let extras = (|| {
+            let mut extras = Vec::new();
+            for field in ["extra_fields", "secure_extra_fields"] {
+                if let Some(v) = py::get_str(source_data, field)?.filter(|v| v.truthy()) {
+                    extras.push((key(field), v.clone()));
+                }
+            }
+            Ok(extras)
+        })();
+        SourceParts {
+            prefix,
+            source_type,
+            extras,
         }
     }
-    Ok((PyValue::dict(host_data), unique_source_name))
+
+    /// One unit's entry of `_get_source_config`, and its `source_name`.
+    fn host_entry(
+        &self,
+        unit_name: &Arc<str>,
+        host_addr: &Arc<str>,
+    ) -> Result<(PyValue, Arc<str>), PyExc> {
+        // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
+        //     source_data["application"], unit_name.split("/")[1])
+        let prefix = self.prefix.as_ref().map_err(|e| *e)?;
+        let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
+        let unique_source_name = concat(prefix, suffix);
+
+        let host = if py::match_word_scheme(host_addr) {
+            host_addr.clone()
+        } else {
+            concat("http://", host_addr)
+        };
+        let keys = &*ENTRY_KEYS;
+        let mut host_data = PyDict::with_capacity_and_hasher(6, Default::default());
+        host_data.insert(keys[0].clone(), PyValue::Str(unit_name.clone()));
+        host_data.insert(keys[1].clone(), PyValue::Str(unique_source_name.clone()));
+        let source_type = self.source_type.as_ref().map_err(|e| *e)?;
+        host_data.insert(keys[2].clone(), source_type.clone());
+        host_data.insert(keys[3].clone(), PyValue::Str(host));
+        // `if source_data.get(field, None):` for each extra field.
+        for (k, v) in self.extras.as_ref().map_err(|e| *e)? {
+            host_data.insert(k.clone(), v.clone());
+        }
+        Ok((PyValue::dict(host_data), unique_source_name))
+    }
 }
+
+/// `a + b` as an `Arc<str>`, in one allocation when it is short (a name, a url).
+fn concat(a: &str, b: &str) -> Arc<str> {
+    let mut buf = [0u8; 256];
+    let n = a.len() + b.len();
+    if n <= buf.len() {
+        buf[..a.len()].copy_from_slice(a.as_bytes());
+        buf[a.len()..n].copy_from_slice(b.as_bytes());
+        // Two `str`s joined are UTF-8; the fallback below is never taken.
+        if let Ok(joined) = std::str::from_utf8(&buf[..n]) {
+            return Arc::from(joined);
+        }
+    }
+    Arc::from([a, b].concat())
+}
+
+/// The keys of a unit's entry, in the order the reference inserts them (shared, as
+/// [`crate::log::intern`] shares them).
+static ENTRY_KEYS: std::sync::LazyLock<[PyKey; 4]> =
+    std::sync::LazyLock::new(|| ["unit", "source_name", "source_type", "url"].map(key));
 
 /// `_relation_hosts(rel)`: units whose `grafana_source_host` is set and non-empty.
 fn relation_hosts(rel: &Relation) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
