@@ -295,17 +295,7 @@ struct Name(Arc<str>);
 
 impl<'de> Deserialize<'de> for Name {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Name;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Name, E> {
-                Ok(Name(intern(v)))
-            }
-        }
-        d.deserialize_str(V)
+        d.deserialize_str(StrVisitor(intern)).map(Name)
     }
 }
 
@@ -315,17 +305,20 @@ struct Text(Arc<str>);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Text;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text(Arc::from(v)))
-            }
-        }
-        d.deserialize_str(V)
+        d.deserialize_str(StrVisitor(|s| Arc::from(s))).map(Text)
+    }
+}
+
+/// Reads a JSON string into an `Arc<str>` made by its function.
+struct StrVisitor(fn(&str) -> Arc<str>);
+
+impl serde::de::Visitor<'_> for StrVisitor {
+    type Value = Arc<str>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Arc<str>, E> {
+        Ok((self.0)(v))
     }
 }
 
