@@ -305,14 +305,14 @@ struct Text(Arc<str>);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(StrVisitor(|s| Arc::from(s))).map(Text)
+        d.deserialize_str(StrVisitor(|s: &str| Arc::from(s))).map(Text)
     }
 }
 
-/// Reads a JSON string into an `Arc<str>` made by its function.
-struct StrVisitor(fn(&str) -> Arc<str>);
+/// Reads a JSON string into an `Arc<str>` made by its function (generic, so inlined).
+struct StrVisitor<F>(F);
 
-impl serde::de::Visitor<'_> for StrVisitor {
+impl<F: FnOnce(&str) -> Arc<str>> serde::de::Visitor<'_> for StrVisitor<F> {
     type Value = Arc<str>;
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a string")
