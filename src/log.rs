@@ -305,7 +305,8 @@ struct Text(Arc<str>);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(StrVisitor(|s: &str| Arc::from(s))).map(Text)
+        d.deserialize_str(StrVisitor(|s: &str| Arc::from(s)))
+            .map(Text)
     }
 }
 
