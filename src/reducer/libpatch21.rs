@@ -171,9 +171,9 @@ enum RelResult {
 /// after one unit moved re-parses nothing and rebuilds only that unit's entry.
 struct Derived {
     result: RelResult,
-    /// The `grafana_source_data` text, its `json.loads` and what every unit's entry reads
-    /// of it.
-    source: Option<(Arc<str>, Arc<Source>)>,
+    /// The `grafana_source_data` text and what every unit's entry reads of its
+    /// `json.loads` (`None`: the value is falsy).
+    source: Option<(Arc<str>, Arc<Option<SourceParts>>)>,
     /// Per unit with a host, in unit order.
     units: Vec<UnitEntry>,
 }
@@ -199,15 +199,15 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
         Some((t, v)) => (Some((t, v.clone())), v),
         None => match json::loads(raw.map_or("{}", |t| &**t)) {
             Ok(v) => {
-                let v = Arc::new(Source::new(v));
+                let v = Arc::new(v.truthy().then(|| SourceParts::new(&v)));
                 (raw.map(|t| (t.clone(), v.clone())), v)
             }
             Err(e) => return done(RelResult::Raises(e), None, Vec::new()),
         },
     };
-    if !source_data.data.truthy() {
+    let Some(parts) = &*source_data else {
         return done(RelResult::Falsy, source, Vec::new());
-    }
+    };
     // Entries built from this very source data can be reused for an unchanged host.
     let old_units = prev
         .filter(|p| match (&p.source, &source) {
@@ -230,7 +230,7 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
         };
         let (entry, name) = match cached {
             Some((_, _, entry, name)) => (entry.clone(), name.clone()),
-            None => match source_data.parts.host_entry(unit_name, host_addr) {
+            None => match parts.host_entry(unit_name, host_addr) {
                 Ok(built) => built,
                 Err(e) => return done(RelResult::Raises(e), source, Vec::new()),
             },
@@ -439,20 +439,6 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
     let list = py::to_list(&sources_to_delete)?;
     tx.set_peer_data(TO_DELETE, PyValue::List(list));
     Ok(Some(data))
-}
-
-/// A relation's `grafana_source_data`, read once: the value and what each unit's entry
-/// takes from it.
-struct Source {
-    data: PyValue,
-    parts: SourceParts,
-}
-
-impl Source {
-    fn new(data: PyValue) -> Source {
-        let parts = SourceParts::new(&data);
-        Source { data, parts }
-    }
 }
 
 /// What `_get_source_config` reads of `source_data` for every unit: the same for each
