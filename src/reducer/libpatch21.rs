@@ -464,10 +464,15 @@ impl SourceParts {
         })();
         let source_type = py::getitem_str(source_data, "type").cloned();
         let extras = (|| {
+            let keys = &*super::ENTRY_KEYS;
             let mut extras = Vec::new();
-            for field in ["extra_fields", "secure_extra_fields"] {
+            let fields = [
+                ("extra_fields", &keys.extra_fields),
+                ("secure_extra_fields", &keys.secure_extra_fields),
+            ];
+            for (field, k) in fields {
                 if let Some(v) = py::get_str(source_data, field)?.filter(|v| v.truthy()) {
-                    extras.push((key(field), v.clone()));
+                    extras.push((k.clone(), v.clone()));
                 }
             }
             Ok(extras)
@@ -496,13 +501,16 @@ impl SourceParts {
         } else {
             concat("http://", host_addr)
         };
-        let keys = &*ENTRY_KEYS;
         let mut host_data = PyDict::with_capacity_and_hasher(6, Default::default());
-        host_data.insert(keys[0].clone(), PyValue::Str(unit_name.clone()));
-        host_data.insert(keys[1].clone(), PyValue::Str(unique_source_name.clone()));
+        let keys = &*super::ENTRY_KEYS;
+        host_data.insert(keys.unit.clone(), PyValue::Str(unit_name.clone()));
+        host_data.insert(
+            keys.source_name.clone(),
+            PyValue::Str(unique_source_name.clone()),
+        );
         let source_type = self.source_type.as_ref().map_err(|e| *e)?;
-        host_data.insert(keys[2].clone(), source_type.clone());
-        host_data.insert(keys[3].clone(), PyValue::Str(host));
+        host_data.insert(keys.source_type.clone(), source_type.clone());
+        host_data.insert(keys.url.clone(), PyValue::Str(host));
         // `if source_data.get(field, None):` for each extra field.
         for (k, v) in self.extras.as_ref().map_err(|e| *e)? {
             host_data.insert(k.clone(), v.clone());
@@ -525,11 +533,6 @@ fn concat(a: &str, b: &str) -> Arc<str> {
     }
     Arc::from([a, b].concat())
 }
-
-/// The keys of a unit's entry, in the order the reference inserts them (shared, as
-/// [`crate::log::intern`] shares them).
-static ENTRY_KEYS: std::sync::LazyLock<[PyKey; 4]> =
-    std::sync::LazyLock::new(|| ["unit", "source_name", "source_type", "url"].map(key));
 
 /// `_relation_hosts(rel)`: units whose `grafana_source_host` is set and non-empty.
 fn relation_hosts(rel: &Relation) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {

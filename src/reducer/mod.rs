@@ -115,6 +115,30 @@ pub struct Step {
     pub rendered: Option<crate::render::RenderResult>,
 }
 
+/// The keys of a `sources` entry (one unit's datasource), in the order the reference
+/// inserts them: the `Arc`s [`crate::log::intern`] shares, looked up once for every entry
+/// either profile builds (a lookup per key per entry was 1% of a replay step).
+pub(crate) struct EntryKeys {
+    pub unit: crate::py::PyKey,
+    pub source_name: crate::py::PyKey,
+    pub source_type: crate::py::PyKey,
+    pub url: crate::py::PyKey,
+    pub extra_fields: crate::py::PyKey,
+    pub secure_extra_fields: crate::py::PyKey,
+}
+
+pub(crate) static ENTRY_KEYS: std::sync::LazyLock<EntryKeys> = std::sync::LazyLock::new(|| {
+    let key = |k| crate::py::PyKey::Str(crate::log::intern(k));
+    EntryKeys {
+        unit: key("unit"),
+        source_name: key("source_name"),
+        source_type: key("source_type"),
+        url: key("url"),
+        extra_fields: key("extra_fields"),
+        secure_extra_fields: key("secure_extra_fields"),
+    }
+});
+
 /// `rel.id` as a key of the `sources` dict. Python's ints have no bound; an id past
 /// `i64` is kept as its decimal text, which is what `json.dumps` writes for the int.
 pub(crate) fn relation_key(id: u64) -> crate::py::PyKey {

@@ -664,15 +664,16 @@ fn derive_units(
             Arc::from(format!("http://{host}"))
         };
         let mut e = PyDict::with_capacity_and_hasher(6, Default::default());
-        e.insert(key("unit"), PyValue::Str(unit.0.clone()));
-        e.insert(key("source_name"), PyValue::Str(name.clone()));
-        e.insert(key("source_type"), sd.source_type.clone());
-        e.insert(key("url"), PyValue::Str(url));
+        let keys = &*super::ENTRY_KEYS;
+        e.insert(keys.unit.clone(), PyValue::Str(unit.0.clone()));
+        e.insert(keys.source_name.clone(), PyValue::Str(name.clone()));
+        e.insert(keys.source_type.clone(), sd.source_type.clone());
+        e.insert(keys.url.clone(), PyValue::Str(url));
         if let Some(ef) = &sd.extra_fields {
-            e.insert(key("extra_fields"), ef.clone());
+            e.insert(keys.extra_fields.clone(), ef.clone());
         }
         if let Some(sef) = &sd.secure_extra_fields {
-            e.insert(key("secure_extra_fields"), sef.clone());
+            e.insert(keys.secure_extra_fields.clone(), sef.clone());
         }
         entries.push(UnitEntry {
             unit: unit.0.clone(),
