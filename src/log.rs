@@ -351,6 +351,22 @@ impl<'de> Deserialize<'de> for WireDatabag {
     }
 }
 
+/// The `parts` joined as an `Arc<str>`, in one allocation when the result is short (a
+/// datasource name, a url): `Arc::from(format!(..))` makes a `String` first, then copies it.
+pub(crate) fn concat(parts: &[&str]) -> Arc<str> {
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    for p in parts {
+        let Some(dst) = buf.get_mut(n..n + p.len()) else {
+            return Arc::from(parts.concat());
+        };
+        dst.copy_from_slice(p.as_bytes());
+        n += p.len();
+    }
+    // `str`s joined are UTF-8: the fallback is never taken.
+    std::str::from_utf8(&buf[..n]).map_or_else(|_| Arc::from(parts.concat()), Arc::from)
+}
+
 /// `s` as an `Arc<str>`: a shared copy when it is a name nearly every line carries (the
 /// two endpoints, their hooks, the databag keys Juju and the provider write, the keys of a
 /// datasource entry), a new one otherwise. Sharing saves an allocation per line and keeps
@@ -713,6 +729,21 @@ pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concat_joins_short_and_long_parts() {
+        assert_eq!(&*concat(&[]), "");
+        assert_eq!(
+            &*concat(&["http://", "10.0.0.1:9090"]),
+            "http://10.0.0.1:9090"
+        );
+        assert_eq!(&*concat(&["jüju_", "", "ü/0"]), "jüju_ü/0");
+        // Past the stack buffer, and exactly at it.
+        for len in [255, 256, 257, 1000] {
+            let long = "x".repeat(len);
+            assert_eq!(&*concat(&["a", &long]), format!("a{long}"));
+        }
+    }
 
     fn err(text: &str) -> LogError {
         parse_line(3, text).unwrap_err()

@@ -761,7 +761,7 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
     let source_type = text("source_type")?;
     let url = match text("url")? {
         PyValue::Str(u) if !crate::invariants::has_rfc3986_scheme(&u) => {
-            PyValue::Str(Arc::from(format!("http://{u}")))
+            PyValue::Str(crate::log::concat(&["http://", &u]))
         }
         u => u,
     };

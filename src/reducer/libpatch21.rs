@@ -221,13 +221,8 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     let mut names = Vec::with_capacity(most);
     let mut units = Vec::with_capacity(most);
     for (i, (unit_name, host_addr)) in relation_hosts(rel).enumerate() {
-        // Units keep their order, so the entry at the same place is the likely one; when
-        // that entry is this unit's (with another host), no other entry can be.
-        let made_from = |(u, h, _, _): &&UnitEntry| u == unit_name && h == host_addr;
-        let cached = match old_units.get(i) {
-            Some(e) if Arc::ptr_eq(&e.0, unit_name) => Some(e).filter(made_from),
-            _ => old_units.iter().find(made_from),
-        };
+        let cached =
+            super::entry_made_before(old_units, i, unit_name, host_addr, |(u, h, _, _)| (u, h));
         let (entry, name) = match cached {
             Some((_, _, entry, name)) => (entry.clone(), name.clone()),
             None => match parts.host_entry(unit_name, host_addr) {
@@ -494,12 +489,12 @@ impl SourceParts {
         //     source_data["application"], unit_name.split("/")[1])
         let prefix = self.prefix.as_ref().map_err(|e| *e)?;
         let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
-        let unique_source_name = concat(prefix, suffix);
+        let unique_source_name = crate::log::concat(&[prefix, suffix]);
 
         let host = if py::match_word_scheme(host_addr) {
             host_addr.clone()
         } else {
-            concat("http://", host_addr)
+            crate::log::concat(&["http://", host_addr])
         };
         let mut host_data = PyDict::with_capacity_and_hasher(6, Default::default());
         let keys = &*super::ENTRY_KEYS;
@@ -517,21 +512,6 @@ impl SourceParts {
         }
         Ok((PyValue::dict(host_data), unique_source_name))
     }
-}
-
-/// `a + b` as an `Arc<str>`, in one allocation when it is short (a name, a url).
-fn concat(a: &str, b: &str) -> Arc<str> {
-    let mut buf = [0u8; 256];
-    let n = a.len() + b.len();
-    if n <= buf.len() {
-        buf[..a.len()].copy_from_slice(a.as_bytes());
-        buf[a.len()..n].copy_from_slice(b.as_bytes());
-        // Two `str`s joined are UTF-8; the fallback below is never taken.
-        if let Ok(joined) = std::str::from_utf8(&buf[..n]) {
-            return Arc::from(joined);
-        }
-    }
-    Arc::from([a, b].concat())
 }
 
 /// `_relation_hosts(rel)`: units whose `grafana_source_host` is set and non-empty.

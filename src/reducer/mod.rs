@@ -139,6 +139,25 @@ pub(crate) static ENTRY_KEYS: std::sync::LazyLock<EntryKeys> = std::sync::LazyLo
     }
 });
 
+/// The entry made before for `unit` at `host` among `old` (a relation's unit entries, in
+/// unit order), if any; `i` is where this unit's entry goes now. Units keep their order, so
+/// the entry at `i` is the likely one, and when it is `unit`'s (with another host) no other
+/// entry can be; only otherwise are the others compared. `made_for` gives an entry's unit
+/// and host.
+pub(crate) fn entry_made_before<'a, T>(
+    old: &'a [T],
+    i: usize,
+    unit: &std::sync::Arc<str>,
+    host: &std::sync::Arc<str>,
+    made_for: impl Fn(&T) -> (&std::sync::Arc<str>, &std::sync::Arc<str>),
+) -> Option<&'a T> {
+    let made_from = |e: &&T| made_for(e) == (unit, host);
+    match old.get(i) {
+        Some(e) if std::sync::Arc::ptr_eq(made_for(e).0, unit) => Some(e).filter(made_from),
+        _ => old.iter().find(made_from),
+    }
+}
+
 /// `rel.id` as a key of the `sources` dict. Python's ints have no bound; an id past
 /// `i64` is kept as its decimal text, which is what `json.dumps` writes for the int.
 pub(crate) fn relation_key(id: u64) -> crate::py::PyKey {

@@ -631,13 +631,9 @@ fn derive_units(
             continue;
         };
         // An entry made before from the same source data for the same unit and host is
-        // the entry this one would be, name included. Units keep their order, so the
-        // entry after the ones made so far is the likely one.
-        let made_from = |u: &&UnitEntry| u.unit == unit.0 && u.host == *host;
-        let reused = reuse
-            .get(entries.len())
-            .filter(made_from)
-            .or_else(|| reuse.iter().find(made_from));
+        // the entry this one would be, name included.
+        let reused =
+            super::entry_made_before(reuse, entries.len(), &unit.0, host, |u| (&u.unit, &u.host));
         let name: Arc<str> = match reused {
             Some(u) => u.name.clone(),
             None => Arc::from(format!(
@@ -661,7 +657,7 @@ fn derive_units(
         let url: Arc<str> = if crate::invariants::has_rfc3986_scheme(host) {
             host.clone()
         } else {
-            Arc::from(format!("http://{host}"))
+            crate::log::concat(&["http://", host])
         };
         let mut e = PyDict::with_capacity_and_hasher(6, Default::default());
         let keys = &*super::ENTRY_KEYS;
