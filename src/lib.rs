@@ -5,6 +5,7 @@
 //! turns the resulting state into Grafana's provisioning config, and [`invariants`] checks
 //! every named invariant on the step. [`replay`] drives that loop and [`report`] shapes
 //! its output. [`py`] models the Python values and operations the reference depends on.
+pub mod databag;
 pub mod explore;
 #[cfg(feature = "arbitrary")]
 pub mod fuzzing;

@@ -15,7 +15,6 @@
 //! assert_eq!(e.relation.as_ref().unwrap().id, 7);
 //! ```
 use crate::py::PyValue;
-use imbl::OrdMap;
 use serde::Deserialize;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -28,9 +27,7 @@ pub const PEER_ENDPOINT: &str = "grafana";
 /// almost certainly not a hook log, and refusing it keeps memory bounded.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
-/// A databag: string keys to string values, as Juju stores it. Ordered, so every
-/// output derived from it is deterministic.
-pub type Databag = OrdMap<Arc<str>, Arc<str>>;
+pub use crate::databag::Databag;
 
 /// What kind of hook a line is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -339,11 +336,18 @@ impl<'de> Deserialize<'de> for WireDatabag {
                 self,
                 mut map: A,
             ) -> Result<WireDatabag, A::Error> {
-                let mut bag = Databag::new();
+                // One buffer per thread, reused line after line: the databag is the
+                // only allocation (values are strings, so this never nests).
+                thread_local!(static BUFFER: std::cell::Cell<Vec<crate::databag::Item>> =
+                    const { std::cell::Cell::new(Vec::new()) });
+                let mut items = BUFFER.take();
+                items.clear();
                 while let Some(Name(key)) = map.next_key()? {
                     let Text(value) = map.next_value()?;
-                    bag.insert(key, value);
+                    items.push((key, value));
                 }
+                let bag = Databag::from_buffer(&mut items);
+                BUFFER.set(items);
                 Ok(WireDatabag(bag))
             }
         }

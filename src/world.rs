@@ -63,7 +63,8 @@ impl std::fmt::Debug for UnitName {
 }
 
 /// A `grafana-source` relation as this unit sees it.
-#[derive(Clone)]
+/// (`Debug` shows databag values as sizes: they may hold `secure_extra_fields`.)
+#[derive(Clone, Debug)]
 pub struct Relation {
     /// The remote application.
     pub app: Arc<str>,
@@ -90,31 +91,6 @@ impl PartialEq for Relation {
             && (self.app_data.ptr_eq(&other.app_data) || self.app_data == other.app_data)
             && (self.units.ptr_eq(&other.units) || self.units == other.units)
     }
-}
-
-/// Databag values may hold `secure_extra_fields`: debug output shows sizes only.
-impl std::fmt::Debug for Relation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relation")
-            .field("app", &self.app)
-            .field("app_data", &redacted(&self.app_data))
-            .field(
-                "units",
-                &self
-                    .units
-                    .iter()
-                    .map(|(u, d)| (u.clone(), redacted(d)))
-                    .collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-/// A databag shown as its keys and the byte length of each value.
-pub fn redacted(bag: &Databag) -> Vec<(Arc<str>, String)> {
-    bag.iter()
-        .map(|(k, v)| (k.clone(), format!("<{} bytes>", v.len())))
-        .collect()
 }
 
 /// Whether the peer relation `grafana` is visible to this unit.

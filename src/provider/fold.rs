@@ -20,29 +20,20 @@
 use super::log::{Action, ProviderEntry, ProviderLogReader};
 use super::{sanitize_source_url, ProviderConfig, Warning, SOURCE_DATA_KEY, SOURCE_HOST_KEY};
 use crate::log::{Databag, HookKind, LogError};
-use crate::world::redacted;
 use imbl::OrdMap;
 use serde_json::{json, Map, Value};
 use std::io::BufRead;
 use std::sync::Arc;
 
 /// What this unit (and, as leader, its application) has written into one relation.
-#[derive(Clone, Default, PartialEq)]
+/// (`Debug` shows databag values as sizes: `grafana_source_data` carries
+/// `secure_extra_fields`.)
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RelationBags {
     /// The application databag as this unit wrote it (only a leader writes it).
     pub app: Databag,
     /// This unit's databag.
     pub unit: Databag,
-}
-
-/// `grafana_source_data` carries `secure_extra_fields`: debug output shows sizes only.
-impl std::fmt::Debug for RelationBags {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelationBags")
-            .field("app", &redacted(&self.app))
-            .field("unit", &redacted(&self.unit))
-            .finish()
-    }
 }
 
 /// A provider unit's Juju state between hooks, and what it has written.
@@ -214,8 +205,9 @@ pub fn step(
     })
 }
 
-/// What one step did, in the shape `grafana-source provider` prints.
-#[derive(Clone)]
+/// What one step did, in the shape `grafana-source provider` prints. (`Debug` shows
+/// databag values as sizes: `grafana_source_data` carries `secure_extra_fields`.)
+#[derive(Clone, Debug)]
 pub struct ProviderReport {
     /// 0-based index among the log's non-blank lines.
     pub step: u64,
@@ -235,28 +227,6 @@ pub struct ProviderReport {
     pub unit_data: OrdMap<u64, Databag>,
     /// What the reference logs as warnings in this hook.
     pub warnings: Vec<Warning>,
-}
-
-/// `grafana_source_data` carries `secure_extra_fields`: debug output shows sizes only.
-impl std::fmt::Debug for ProviderReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bags = |m: &OrdMap<u64, Databag>| {
-            m.iter()
-                .map(|(id, b)| (*id, redacted(b)))
-                .collect::<Vec<_>>()
-        };
-        f.debug_struct("ProviderReport")
-            .field("step", &self.step)
-            .field("line", &self.line)
-            .field("hook", &self.hook)
-            .field("op", &self.op)
-            .field("unit", &self.unit)
-            .field("leader", &self.leader)
-            .field("app_data", &bags(&self.app_data))
-            .field("unit_data", &bags(&self.unit_data))
-            .field("warnings", &self.warnings)
-            .finish()
-    }
 }
 
 fn bag_json(bag: &Databag) -> Value {
