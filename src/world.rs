@@ -257,25 +257,144 @@ impl State {
     }
 }
 
-/// What a step did to the relations map: the map before it, and the one relation its line
-/// can have changed (`None`: it changed none).
+/// What a step did to the relations map: the map before it, when the caller still has it,
+/// and the one relation its line can have changed (`None`: it changed none).
 #[derive(Clone, Copy)]
 pub struct RelationsHint<'a> {
-    pub before: &'a OrdMap<u64, Arc<Relation>>,
+    /// `None` when the step moved the map out of the state before it and changed it in
+    /// place ([`crate::reducer::step_moving_on`]); the caches then know what changed from
+    /// [`RelationsSeen`].
+    pub before: Option<&'a OrdMap<u64, Arc<Relation>>>,
     pub touched: Option<u64>,
+}
+
+/// The relation a line can change: the `grafana-source` relation it is about.
+pub fn touched_relation(entry: &Entry) -> Option<u64> {
+    match (&entry.relation, entry.hook.endpoint) {
+        (Some(r), Endpoint::Source) => Some(r.id),
+        _ => None,
+    }
 }
 
 impl<'a> RelationsHint<'a> {
     /// The hint for folding `entry` onto `before`.
     pub fn new(before: &'a State, entry: &Entry) -> Self {
-        let touched = match (&entry.relation, entry.hook.endpoint) {
-            (Some(r), Endpoint::Source) => Some(r.id),
-            _ => None,
-        };
         RelationsHint {
-            before: &before.relations,
-            touched,
+            before: Some(&before.relations),
+            touched: touched_relation(entry),
         }
+    }
+}
+
+/// The most relations a cache lets change in place before it derives again
+/// ([`RelationsSeen::release`]); past it, the cache is dropped and built anew from the
+/// world. Bounds the list for a leader that sees many hooks and no `relation-changed`.
+pub const MAX_PENDING: usize = 1024;
+
+/// The relations map a cache's results were derived from, as the cache knows it: a map it
+/// holds, and the relations that may differ between that map and the one the results are
+/// for.
+///
+/// A cache holds the map between steps, so nobody can change it in place behind the
+/// cache's back (a change copies the path, and `ptr_eq` tells). For one moment of a
+/// replay's step it lets go: when the map it holds is the one the step starts from, it
+/// notes the relation the line touches as pending and drops its reference
+/// ([`RelationsSeen::release`]), so that the world update changes the map in place instead
+/// of copying the path to that relation; then it holds the map again
+/// ([`RelationsSeen::hold`]). The results are brought up to date from the pending
+/// relations and whatever the held map says changed since ([`RelationsSeen::changes`]).
+#[derive(Clone, Default)]
+pub struct RelationsSeen {
+    map: OrdMap<u64, Arc<Relation>>,
+    /// Relations that may differ between `map` and the map the results are for; no
+    /// duplicates; at most [`MAX_PENDING`].
+    pending: Vec<u64>,
+    /// Between `release` and `hold`: `map` is empty and stands for nothing.
+    released: bool,
+}
+
+/// What [`RelationsSeen::release`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Release {
+    /// The cache holds a map other than `before` (or was released already): nothing to do.
+    Kept,
+    /// The cache let go of `before`; call [`RelationsSeen::hold`] once the step's world
+    /// update is done.
+    Released,
+    /// Too many relations pending: drop the cache (it is built again from the world).
+    Overflow,
+}
+
+impl RelationsSeen {
+    /// Let go of the map when it is `before` (the map the step starts from) and the line
+    /// touches a relation, noting that relation as pending.
+    pub fn release(
+        &mut self,
+        before: &OrdMap<u64, Arc<Relation>>,
+        touched: Option<u64>,
+    ) -> Release {
+        // A line that touches no relation leaves the map as it is: nothing to let go of.
+        let Some(id) = touched else {
+            return Release::Kept;
+        };
+        if self.released || !self.map.ptr_eq(before) {
+            return Release::Kept;
+        }
+        if !self.pending.contains(&id) {
+            if self.pending.len() >= MAX_PENDING {
+                return Release::Overflow;
+            }
+            self.pending.push(id);
+        }
+        self.map = OrdMap::new();
+        self.released = true;
+        Release::Released
+    }
+
+    /// Hold `now` again after a [`RelationsSeen::release`]: the step's world update is done.
+    pub fn hold(&mut self, now: &OrdMap<u64, Arc<Relation>>) {
+        if self.released {
+            self.map = now.clone();
+            self.released = false;
+        }
+    }
+
+    /// The relations that may differ between the map the results are for and `now`,
+    /// ascending, with their value in `now` (`None`: gone). `had(id)`: whether the results
+    /// have relation `id`; a pending relation that is gone and was never had is left out.
+    pub fn changes(
+        &self,
+        now: &OrdMap<u64, Arc<Relation>>,
+        hint: RelationsHint,
+        had: impl Fn(u64) -> bool,
+    ) -> Vec<(u64, Option<Arc<Relation>>)> {
+        assert!(
+            !self.released,
+            "a released map is held again before it is read"
+        );
+        let mut changes = changed_relations(&self.map, now, Some(hint));
+        if self.pending.is_empty() {
+            return changes;
+        }
+        for &id in &self.pending {
+            if changes.iter().any(|(c, _)| *c == id) {
+                continue;
+            }
+            match now.get(&id) {
+                Some(rel) => changes.push((id, Some(rel.clone()))),
+                None if had(id) => changes.push((id, None)),
+                None => {}
+            }
+        }
+        changes.sort_unstable_by_key(|(id, _)| *id);
+        changes
+    }
+
+    /// The results are now for `now`.
+    pub fn set(&mut self, now: &OrdMap<u64, Arc<Relation>>) {
+        self.map = now.clone();
+        self.pending.clear();
+        self.released = false;
     }
 }
 
@@ -292,7 +411,7 @@ pub fn changed_relations(
     if old.ptr_eq(now) {
         return Vec::new();
     }
-    if let Some(h) = hint.filter(|h| h.before.ptr_eq(old)) {
+    if let Some(h) = hint.filter(|h| h.before.is_some_and(|b| b.ptr_eq(old))) {
         return h
             .touched
             .into_iter()
@@ -407,6 +526,115 @@ fn apply_peer(state: &mut State, entry: &Entry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn relation(app: &str) -> Arc<Relation> {
+        Arc::new(Relation::new(Arc::from(app)))
+    }
+
+    fn ids(changes: &[(u64, Option<Arc<Relation>>)]) -> Vec<(u64, bool)> {
+        changes.iter().map(|(id, r)| (*id, r.is_some())).collect()
+    }
+
+    /// The hint a replay's step passes (the map before it was moved out).
+    fn moved(touched: Option<u64>) -> RelationsHint<'static> {
+        RelationsHint {
+            before: None,
+            touched,
+        }
+    }
+
+    #[test]
+    fn a_released_map_changes_in_place_and_the_change_is_still_seen() {
+        let mut map: OrdMap<u64, Arc<Relation>> =
+            (1..=50u64).map(|id| (id, relation("a"))).collect();
+        let mut seen = RelationsSeen::default();
+        seen.set(&map);
+        assert_eq!(seen.release(&map, Some(7)), Release::Released);
+        // Nothing else holds the map: the update is in place, so the relation keeps its
+        // address and no pointer comparison could tell the change.
+        let at = Arc::as_ptr(&map[&7]);
+        Arc::make_mut(map.get_mut(&7).unwrap()).app = Arc::from("b");
+        assert_eq!(Arc::as_ptr(&map[&7]), at, "changed in place");
+        seen.hold(&map);
+        let changes = seen.changes(&map, moved(Some(7)), |_| true);
+        assert_eq!(ids(&changes), [(7, true)]);
+        assert_eq!(&*changes[0].1.as_ref().unwrap().app, "b");
+        seen.set(&map);
+        assert!(seen.changes(&map, moved(None), |_| true).is_empty());
+    }
+
+    #[test]
+    fn pending_relations_add_up_until_the_results_are_brought_up_to_date() {
+        let mut map: OrdMap<u64, Arc<Relation>> =
+            (1..=5u64).map(|id| (id, relation("a"))).collect();
+        let mut seen = RelationsSeen::default();
+        seen.set(&map);
+        // Three steps whose handler does not read the cache: 2 changes, 9 appears, 4 goes.
+        for (touched, change) in [(2, true), (9, true), (4, false), (2, true)] {
+            assert_eq!(seen.release(&map, Some(touched)), Release::Released);
+            if change {
+                map.insert(touched, relation("b"));
+            } else {
+                map.remove(&touched);
+            }
+            seen.hold(&map);
+        }
+        // 4 was had, so its removal is reported; a relation that came and went unseen is
+        // not (`had` says no).
+        let changes = seen.changes(&map, moved(None), |id| id <= 5);
+        assert_eq!(ids(&changes), [(2, true), (4, false), (9, true)]);
+        assert_eq!(seen.release(&map, Some(11)), Release::Released);
+        seen.hold(&map);
+        let changes = seen.changes(&map, moved(None), |id| id <= 5);
+        assert_eq!(
+            ids(&changes),
+            [(2, true), (4, false), (9, true)],
+            "11 is gone and was never had"
+        );
+    }
+
+    #[test]
+    fn a_map_changed_behind_the_cache_is_found_by_comparing() {
+        let mut map: OrdMap<u64, Arc<Relation>> =
+            (1..=20u64).map(|id| (id, relation("a"))).collect();
+        let mut seen = RelationsSeen::default();
+        seen.set(&map);
+        // The cache holds the map, so a change copies the path: the map is not the one
+        // released against, and `release` keeps it.
+        map.insert(3, relation("b"));
+        map.remove(&8);
+        assert_eq!(seen.release(&map, Some(3)), Release::Kept);
+        seen.hold(&map);
+        let changes = seen.changes(&map, moved(Some(3)), |_| true);
+        assert_eq!(ids(&changes), [(3, true), (8, false)]);
+    }
+
+    #[test]
+    fn a_line_without_a_relation_releases_nothing() {
+        let map: OrdMap<u64, Arc<Relation>> = (1..=3u64).map(|id| (id, relation("a"))).collect();
+        let mut seen = RelationsSeen::default();
+        seen.set(&map);
+        assert_eq!(seen.release(&map, None), Release::Kept);
+        assert!(seen.changes(&map, moved(None), |_| true).is_empty());
+    }
+
+    #[test]
+    fn too_many_pending_relations_drop_the_cache() {
+        let map: OrdMap<u64, Arc<Relation>> = OrdMap::new();
+        let mut seen = RelationsSeen::default();
+        seen.set(&map);
+        for id in 0..MAX_PENDING as u64 {
+            assert_eq!(seen.release(&map, Some(id)), Release::Released);
+            seen.hold(&map);
+        }
+        // A relation already pending costs nothing more; a new one is one too many.
+        assert_eq!(seen.release(&map, Some(0)), Release::Released);
+        seen.hold(&map);
+        assert_eq!(
+            seen.release(&map, Some(MAX_PENDING as u64)),
+            Release::Overflow
+        );
+    }
 
     #[test]
     fn units_order_by_number_then_name() {

@@ -11,7 +11,7 @@ use crate::names::{Delta, NameCounts};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue, Settled};
 use crate::py::json;
 use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
-use crate::world::{changed_relations, Memo, Relation, RelationsHint, State};
+use crate::world::{Memo, Relation, RelationsHint, RelationsSeen, State};
 use imbl::{OrdMap, OrdSet};
 use std::sync::Arc;
 
@@ -253,7 +253,7 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
 #[derive(Clone, Default)]
 pub struct DeriveCache {
     /// The relations these results are for.
-    rels: OrdMap<u64, Arc<Relation>>,
+    pub(crate) seen: RelationsSeen,
     results: OrdMap<u64, Arc<Derived>>,
     /// Relations whose result raises.
     raising: OrdSet<u64>,
@@ -269,7 +269,9 @@ pub struct DeriveCache {
 impl DeriveCache {
     /// Bring the cache to `rels`; returns the names whose count rose from zero.
     fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>, hint: RelationsHint) -> Vec<Arc<str>> {
-        let changes = changed_relations(&self.rels, rels, Some(hint));
+        let changes = self
+            .seen
+            .changes(rels, hint, |id| self.results.contains_key(&id));
         self.doc.begin_edit();
         // Net change of each name's count: a host moving keeps its name, and the shared
         // name map is then not touched at all.
@@ -315,7 +317,7 @@ impl DeriveCache {
             .filter(|m| m.appeared())
             .map(|m| m.name)
             .collect();
-        self.rels = rels.clone();
+        self.seen.set(rels);
         risen
     }
 }

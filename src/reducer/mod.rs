@@ -13,7 +13,9 @@
 use crate::log::Entry;
 use crate::peer::PeerBag;
 use crate::py::PyExc;
-use crate::world::{apply_world, Memo, Peer, State};
+use crate::world::{apply_world, Memo, Peer, Relation, State};
+use imbl::OrdMap;
+use std::sync::Arc;
 
 pub mod libpatch21;
 pub mod verified;
@@ -167,13 +169,13 @@ pub(crate) fn relation_key(id: u64) -> crate::py::PyKey {
 
 /// Fold one entry. `before` is not modified; `Step::after` shares structure with it.
 pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
-    fold(profile, before, before.memo.clone(), entry, true)
+    fold(profile, before, None, before.memo.clone(), entry, true)
 }
 
-/// [`step`] for a caller that moves on from `before` (a replay): the memo is taken out of
-/// `before` (left empty; it is not state) instead of shared with it, so the step updates
-/// the memo's collections in place rather than copying the paths it changes. The result
-/// is [`step`]'s.
+/// [`step`] for a caller that moves on from `before` (a replay): the memo and the
+/// relations map are taken out of `before` (left empty; the caller drops it) instead of
+/// shared with it, so the step updates the memo's collections and the world in place
+/// rather than copying the paths it changes. The result is [`step`]'s.
 ///
 /// ```
 /// use grafana_source::{log::parse_line, reducer, world::{PeerAtStart, State}, Profile};
@@ -184,21 +186,62 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
 /// assert_eq!(shared.after, moved.after);
 /// ```
 pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> Step {
-    let memo = std::mem::take(&mut before.memo);
-    fold(profile, before, memo, entry, true)
+    let mut memo = std::mem::take(&mut before.memo);
+    release_relations(
+        &mut memo,
+        &before.relations,
+        crate::world::touched_relation(entry),
+    );
+    let relations = std::mem::take(&mut before.relations);
+    fold(profile, before, Some(relations), memo, entry, true)
+}
+
+/// The memo's caches that derived from `before` let go of it for the world update (see
+/// [`crate::world::RelationsSeen`]); a cache with too many relations pending is dropped.
+/// A cache shared with another state is left alone (the world update then copies).
+fn release_relations(memo: &mut Memo, before: &OrdMap<u64, Arc<Relation>>, touched: Option<u64>) {
+    use crate::world::Release;
+    let outcome = memo
+        .libpatch21
+        .as_mut()
+        .and_then(Arc::get_mut)
+        .map(|c| c.seen.release(before, touched));
+    if outcome == Some(Release::Overflow) {
+        memo.libpatch21 = None;
+    }
+    let outcome = memo
+        .verified
+        .as_mut()
+        .and_then(Arc::get_mut)
+        .map(|c| c.seen.release(before, touched));
+    if outcome == Some(Release::Overflow) {
+        memo.verified = None;
+    }
+}
+
+/// The caches released by [`release_relations`] hold the map again, now changed.
+fn hold_relations(memo: &mut Memo, now: &OrdMap<u64, Arc<Relation>>) {
+    if let Some(c) = memo.libpatch21.as_mut().and_then(Arc::get_mut) {
+        c.seen.hold(now);
+    }
+    if let Some(c) = memo.verified.as_mut().and_then(Arc::get_mut) {
+        c.seen.hold(now);
+    }
 }
 
 /// [`step`] without memoisation: every handler recomputes what the reference recomputes.
 /// Slow (O(world) per step) and equal to [`step`] by construction; differential tests and
 /// fuzz targets use it as the oracle for the incremental fold.
 pub fn step_exact(profile: Profile, before: &State, entry: &Entry) -> Step {
-    fold(profile, before, before.memo.clone(), entry, false)
+    fold(profile, before, None, before.memo.clone(), entry, false)
 }
 
-/// `memo`: the memo to start from (`before`'s, shared or moved out of it).
+/// `memo`: the memo to start from (`before`'s, shared or moved out of it). `moved`:
+/// `before`'s relations map when the caller moved it out of `before`.
 fn fold(
     profile: Profile,
     before: &State,
+    moved: Option<OrdMap<u64, Arc<Relation>>>,
     mut memo: Memo,
     entry: &Entry,
     incremental: bool,
@@ -206,8 +249,19 @@ fn fold(
     let mut seen = before.clone();
     // The memo travels by itself, so that a moved one is the only owner of its caches.
     seen.memo = Memo::default();
+    let hint_before = match moved {
+        Some(relations) => {
+            seen.relations = relations;
+            None
+        }
+        None => Some(&before.relations),
+    };
     apply_world(&mut seen, entry);
-    let hint = crate::world::RelationsHint::new(before, entry);
+    hold_relations(&mut memo, &seen.relations);
+    let hint = crate::world::RelationsHint {
+        before: hint_before,
+        touched: crate::world::touched_relation(entry),
+    };
     let handled = match profile {
         Profile::Libpatch21 => {
             libpatch21::handle(&seen, entry, incremental.then_some((&mut memo, hint)))

@@ -7,7 +7,7 @@ use super::{Diagnostic, Event, Handled};
 use crate::log::{Endpoint, Entry, HookKind};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue};
 use crate::py::{self, json, PyDict, PyKey, PyValue};
-use crate::world::{changed_relations, Memo, Relation, RelationsHint, State, UnitName};
+use crate::world::{Memo, Relation, RelationsHint, RelationsSeen, State, UnitName};
 use imbl::OrdMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -156,7 +156,8 @@ fn same_json(a: &PyValue, b: &PyValue) -> bool {
 /// names that came and went. Otherwise the full reconcile runs.
 #[derive(Clone, Default)]
 pub struct ReconcileCache {
-    rels: OrdMap<u64, Arc<Relation>>,
+    /// The relations these results are for.
+    pub(crate) seen: RelationsSeen,
     derived: OrdMap<u64, Arc<Derived>>,
     names: crate::names::NameCounts,
     /// Names derived more than once.
@@ -182,7 +183,9 @@ struct Changes {
 
 impl ReconcileCache {
     fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>, hint: RelationsHint) -> Changes {
-        let changed = changed_relations(&self.rels, rels, Some(hint));
+        let changed = self
+            .seen
+            .changes(rels, hint, |id| self.derived.contains_key(&id));
         self.doc.begin_edit();
         let mut delta = crate::names::Delta::default();
         let mut gone_in_order: Vec<Arc<str>> = Vec::new();
@@ -245,7 +248,7 @@ impl ReconcileCache {
                 leaving.push(n);
             }
         }
-        self.rels = rels.clone();
+        self.seen.set(rels);
         Changes {
             entering,
             leaving,
