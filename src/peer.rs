@@ -447,19 +447,24 @@ impl PDict {
         self.entries.remove(&p).map(|s| s.value)
     }
 
-    /// Set the entry of relation `id` at its canonical position (the leader's derived
-    /// document, whose keys are all canonical and ascending); `None` removes it. `id` must
-    /// be [`placeable`]: callers build other documents the reference's way.
-    pub(crate) fn set_canonical(&mut self, id: u64, value: Option<(Arc<str>, Arc<PyValue>)>) {
+    /// Set the entry of relation `id` (under its key, the decimal of `id`) at its
+    /// canonical position (the leader's derived document, whose keys are all canonical and
+    /// ascending); `None` removes it. `id` must be [`placeable`]: callers build other
+    /// documents the reference's way.
+    pub(crate) fn set_canonical(&mut self, id: u64, value: Option<Arc<PyValue>>) {
         debug_assert!(self.moved.is_empty());
         assert!(placeable(id), "relation {id} has no canonical position");
         EditLog::note(&mut self.log, id);
-        match value {
-            Some((key, value)) => {
-                self.entries.insert(id, Slot { key, value });
-            }
+        let Some(value) = value else {
+            self.entries.remove(&id);
+            return;
+        };
+        match self.entries.get_mut(&id) {
+            // An entry written again keeps its key: most steps rewrite one.
+            Some(slot) => slot.value = value,
             None => {
-                self.entries.remove(&id);
+                let key = Arc::from(id.to_string());
+                self.entries.insert(id, Slot { key, value });
             }
         }
     }

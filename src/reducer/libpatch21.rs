@@ -303,9 +303,7 @@ impl DeriveCache {
             }
             delta.replace(names_of(old.as_deref()), names_of(Some(&derived)));
             let entry = match result {
-                RelResult::Hosts { list, .. } if truthy_list(list) => {
-                    Some((Arc::from(id.to_string()), list.clone()))
-                }
+                RelResult::Hosts { list, .. } if truthy_list(list) => Some(list.clone()),
                 _ => None,
             };
             self.doc.set_canonical(id, entry);

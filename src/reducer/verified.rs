@@ -222,10 +222,7 @@ impl ReconcileCache {
                 }
                 (_, b) => {
                     doc_changed = true;
-                    self.doc.set_canonical(
-                        id,
-                        b.map(|b| (Arc::from(id.to_string()), b.entries.clone())),
-                    );
+                    self.doc.set_canonical(id, b.map(|b| b.entries.clone()));
                 }
             }
             if let Some(new) = new {
