@@ -65,8 +65,13 @@ impl Delta {
 
     /// Replace `old` by `new` (names counted once per occurrence); nothing is noted when the
     /// two are the same names in the same order, the common case of a host moving.
-    pub fn replace<'a>(&mut self, old: &'a [Arc<str>], new: &'a [Arc<str>]) {
-        if old.len() == new.len() && old.iter().zip(new).all(|(a, b)| a == b) {
+    pub fn replace<'a, O, N>(&mut self, old: O, new: N)
+    where
+        O: IntoIterator<Item = &'a Arc<str>, IntoIter: Clone>,
+        N: IntoIterator<Item = &'a Arc<str>, IntoIter: Clone>,
+    {
+        let (old, new) = (old.into_iter(), new.into_iter());
+        if old.clone().eq(new.clone()) {
             return;
         }
         self.add(old, -1);

@@ -62,8 +62,7 @@ pub struct Run {
     pub bad_urls: usize,
     /// How many hold a `$`.
     pub dollars: usize,
-    /// The string names, in order, and how many names are not strings.
-    pub names: Vec<Arc<str>>,
+    /// How many names are not strings (the string ones: [`Run::names`]).
     pub odd_names: usize,
     /// Per item: [`BAD_URL`] and [`DOLLAR`] bits, so a run made again from the same
     /// datasources does not scan them again.
@@ -78,6 +77,16 @@ const DOLLAR: u8 = 2;
 fn item_flags(d: &Datasource) -> u8 {
     let bad = !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u));
     u8::from(bad) * BAD_URL + u8::from(d.has_dollar()) * DOLLAR
+}
+
+impl Run {
+    /// The string names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &Arc<str>> + Clone {
+        self.items.iter().filter_map(|d| match &d.name {
+            PyValue::Str(n) => Some(n),
+            _ => None,
+        })
+    }
 }
 
 impl Segment {
@@ -100,16 +109,12 @@ impl Segment {
         };
         let flags: Vec<u8> = items.iter().enumerate().map(|(i, d)| flag(i, d)).collect();
         let (bad_urls, dollars) = seg_stats(&flags);
-        let names: Vec<Arc<str>> = items
+        let odd_names = items
             .iter()
-            .filter_map(|d| match &d.name {
-                PyValue::Str(n) => Some(n.clone()),
-                _ => None,
-            })
-            .collect();
+            .filter(|d| !matches!(d.name, PyValue::Str(_)))
+            .count();
         Segment(Arc::new(Run {
-            odd_names: items.len() - names.len(),
-            names,
+            odd_names,
             items,
             bad_urls,
             dollars,
@@ -315,8 +320,8 @@ impl Rendered {
     }
 }
 
-fn run_names(s: Option<&Segment>) -> &[Arc<str>] {
-    s.map_or(&[], |s| &s.0.names)
+fn run_names(s: Option<&Segment>) -> impl Iterator<Item = &Arc<str>> + Clone {
+    s.into_iter().flat_map(|s| s.0.names())
 }
 
 impl Aggregates {

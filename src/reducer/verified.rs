@@ -200,7 +200,7 @@ impl ReconcileCache {
             let new = rel.map(|rel| Arc::new(derive_alone(id, &rel, old.as_deref())));
             // Entering names are struck from a set, so the order they are noted in does not
             // matter: a relation whose names did not change notes none.
-            delta.replace(old_names, new.as_ref().map_or(&[], |d| &d.names[..]));
+            delta.replace(old_names, new.as_ref().map_or(&[][..], |d| &d.names[..]));
             let non_empty = |d: &Option<Arc<Derived>>| {
                 d.as_ref()
                     .filter(|d| matches!(&*d.entries, PyValue::List(l) if !l.is_empty()))
