@@ -535,6 +535,14 @@ mod tests {
         changes.iter().map(|(id, r)| (*id, r.is_some())).collect()
     }
 
+    /// Relations 1..=n, and what a cache that derived from them knows.
+    fn world(n: u64) -> (OrdMap<u64, Arc<Relation>>, RelationsSeen) {
+        let map: OrdMap<u64, Arc<Relation>> = (1..=n).map(|id| (id, relation("a"))).collect();
+        let mut seen = RelationsSeen::default();
+        seen.set(&map);
+        (map, seen)
+    }
+
     /// The hint a replay's step passes (the map before it was moved out).
     fn moved(touched: Option<u64>) -> RelationsHint<'static> {
         RelationsHint {
@@ -545,10 +553,7 @@ mod tests {
 
     #[test]
     fn a_released_map_changes_in_place_and_the_change_is_still_seen() {
-        let mut map: OrdMap<u64, Arc<Relation>> =
-            (1..=50u64).map(|id| (id, relation("a"))).collect();
-        let mut seen = RelationsSeen::default();
-        seen.set(&map);
+        let (mut map, mut seen) = world(50);
         assert_eq!(seen.release(&map, Some(7)), Release::Released);
         // Nothing else holds the map: the update is in place, so the relation keeps its
         // address and no pointer comparison could tell the change.
@@ -565,10 +570,7 @@ mod tests {
 
     #[test]
     fn pending_relations_add_up_until_the_results_are_brought_up_to_date() {
-        let mut map: OrdMap<u64, Arc<Relation>> =
-            (1..=5u64).map(|id| (id, relation("a"))).collect();
-        let mut seen = RelationsSeen::default();
-        seen.set(&map);
+        let (mut map, mut seen) = world(5);
         // Three steps whose handler does not read the cache: 2 changes, 9 appears, 4 goes.
         for (touched, change) in [(2, true), (9, true), (4, false), (2, true)] {
             assert_eq!(seen.release(&map, Some(touched)), Release::Released);
@@ -595,10 +597,7 @@ mod tests {
 
     #[test]
     fn a_map_changed_behind_the_cache_is_found_by_comparing() {
-        let mut map: OrdMap<u64, Arc<Relation>> =
-            (1..=20u64).map(|id| (id, relation("a"))).collect();
-        let mut seen = RelationsSeen::default();
-        seen.set(&map);
+        let (mut map, mut seen) = world(20);
         // The cache holds the map, so a change copies the path: the map is not the one
         // released against, and `release` keeps it.
         map.insert(3, relation("b"));
@@ -611,9 +610,7 @@ mod tests {
 
     #[test]
     fn a_line_without_a_relation_releases_nothing() {
-        let map: OrdMap<u64, Arc<Relation>> = (1..=3u64).map(|id| (id, relation("a"))).collect();
-        let mut seen = RelationsSeen::default();
-        seen.set(&map);
+        let (map, mut seen) = world(3);
         assert_eq!(seen.release(&map, None), Release::Kept);
         assert!(seen.changes(&map, moved(None), |_| true).is_empty());
     }

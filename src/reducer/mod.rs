@@ -13,7 +13,7 @@
 use crate::log::Entry;
 use crate::peer::PeerBag;
 use crate::py::PyExc;
-use crate::world::{apply_world, Memo, Peer, Relation, State};
+use crate::world::{apply_world, Memo, Peer, Relation, RelationsSeen, Release, State};
 use imbl::OrdMap;
 use std::sync::Arc;
 
@@ -200,23 +200,22 @@ pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> St
 /// [`crate::world::RelationsSeen`]); a cache with too many relations pending is dropped.
 /// A cache shared with another state is left alone (the world update then copies).
 fn release_relations(memo: &mut Memo, before: &OrdMap<u64, Arc<Relation>>, touched: Option<u64>) {
-    use crate::world::Release;
-    let outcome = memo
-        .libpatch21
-        .as_mut()
-        .and_then(Arc::get_mut)
-        .map(|c| c.seen.release(before, touched));
-    if outcome == Some(Release::Overflow) {
-        memo.libpatch21 = None;
+    fn release<C>(
+        cache: &mut Option<Arc<C>>,
+        seen: fn(&mut C) -> &mut RelationsSeen,
+        before: &OrdMap<u64, Arc<Relation>>,
+        touched: Option<u64>,
+    ) {
+        let outcome = cache
+            .as_mut()
+            .and_then(Arc::get_mut)
+            .map(|c| seen(c).release(before, touched));
+        if outcome == Some(Release::Overflow) {
+            *cache = None;
+        }
     }
-    let outcome = memo
-        .verified
-        .as_mut()
-        .and_then(Arc::get_mut)
-        .map(|c| c.seen.release(before, touched));
-    if outcome == Some(Release::Overflow) {
-        memo.verified = None;
-    }
+    release(&mut memo.libpatch21, |c| &mut c.seen, before, touched);
+    release(&mut memo.verified, |c| &mut c.seen, before, touched);
 }
 
 /// The caches released by [`release_relations`] hold the map again, now changed.
