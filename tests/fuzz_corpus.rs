@@ -127,3 +127,48 @@ fn log_reader_bounds_an_endless_line() {
         "{got:?}"
     );
 }
+
+/// The fuzz workspace has its own lock file; when a dependency joins `Cargo.toml` and that
+/// file is not brought along, every `--locked` cargo command in `fuzz/` (and so every
+/// campaign run that way) stops before building. Checked here because CI builds only the
+/// main workspace.
+#[test]
+fn fuzz_lock_file_lists_every_library_dependency() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let wanted: Vec<&str> = manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[dependencies]")
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .filter_map(|l| l.split_once('=').map(|(name, _)| name.trim()))
+        .collect();
+    assert!(
+        wanted.contains(&"serde"),
+        "read the [dependencies] of Cargo.toml"
+    );
+    let lock = std::fs::read_to_string(root.join("fuzz/Cargo.lock")).expect("fuzz/Cargo.lock");
+    let package = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"grafana-source\"\n"))
+        .expect("fuzz/Cargo.lock has the grafana-source package");
+    let listed: Vec<&str> = package
+        .split_once("dependencies = [")
+        .map_or("", |(_, rest)| rest.split(']').next().unwrap_or(""))
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .trim_end_matches(',')
+                .trim_matches('"')
+                .split(' ')
+                .next()
+        })
+        .filter(|name| !name.is_empty())
+        .collect();
+    let missing: Vec<&&str> = wanted.iter().filter(|d| !listed.contains(d)).collect();
+    assert!(
+        missing.is_empty(),
+        "fuzz/Cargo.lock does not list {missing:?} under grafana-source: run `cargo update -p grafana-source` in fuzz/"
+    );
+}
