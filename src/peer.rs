@@ -491,9 +491,44 @@ impl PartialEq for Item {
 pub struct PList {
     items: OrdMap<u64, Item>,
     /// Positions of each string item, ascending.
-    strings: imbl::HashMap<Arc<str>, Arc<[u64]>>,
+    strings: imbl::HashMap<Arc<str>, Positions>,
     /// Settlement against a leader's derived names (see `reducer::libpatch21`).
     pub(crate) settled: Option<Settled>,
+}
+
+/// Where a string stands in a [`PList`], ascending. Nearly every string of
+/// `sources_to_delete` stands once: that position is held inline, not in an allocation of
+/// its own.
+#[derive(Clone, Debug)]
+enum Positions {
+    One(u64),
+    Many(Arc<[u64]>),
+}
+
+impl Positions {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Positions::One(p) => std::slice::from_ref(p),
+            Positions::Many(ps) => ps,
+        }
+    }
+
+    /// These positions and then `p` (past all of them).
+    fn then(&self, p: u64) -> Positions {
+        let mut all = self.as_slice().to_vec();
+        all.push(p);
+        Positions::Many(all.into())
+    }
+
+    /// Without the first position; `None` when it was the only one.
+    fn after_first(&self) -> Option<Positions> {
+        match self.as_slice() {
+            [_] => None,
+            [_, p] => Some(Positions::One(*p)),
+            [_, rest @ ..] => Some(Positions::Many(rest.into())),
+            [] => unreachable!("a string in the index stands somewhere"),
+        }
+    }
 }
 
 /// What a leader's `relation-changed` last established about a [`PList`]: no string item
@@ -551,9 +586,12 @@ impl PList {
     pub fn push(&mut self, v: PyValue) {
         let p = self.items.get_max().map_or(0, |(p, _)| p + 1);
         if let PyValue::Str(s) = &v {
-            let mut at: Vec<u64> = self.strings.get(s).map(|a| a.to_vec()).unwrap_or_default();
-            at.push(p);
-            self.strings.insert(s.clone(), at.into());
+            match self.strings.get_mut(s) {
+                Some(at) => *at = at.then(p),
+                None => {
+                    self.strings.insert(s.clone(), Positions::One(p));
+                }
+            }
             if let Some(settled) = &mut self.settled {
                 settled.pending.push(s.clone());
             }
@@ -568,7 +606,7 @@ impl PList {
 
     /// How many items are the string `s`.
     pub fn count_str(&self, s: &str) -> usize {
-        self.strings.get(s).map_or(0, |a| a.len())
+        self.strings.get(s).map_or(0, |a| a.as_slice().len())
     }
 
     /// Whether the string `s` is an item (Python `s in l` for a `str`).
@@ -583,14 +621,15 @@ impl PList {
 
     /// `l.remove(s)` for a string present: drops its first occurrence.
     pub fn remove_str(&mut self, s: &str) -> bool {
-        let Some(at) = self.strings.get(s).cloned() else {
+        let Some(at) = self.strings.get_mut(s) else {
             return false;
         };
-        self.items.remove(&at[0]);
-        if at.len() == 1 {
-            self.strings.remove(s);
-        } else {
-            self.strings.insert(Arc::from(s), at[1..].into());
+        self.items.remove(&at.as_slice()[0]);
+        match at.after_first() {
+            Some(rest) => *at = rest,
+            None => {
+                self.strings.remove(s);
+            }
         }
         true
     }
@@ -630,6 +669,73 @@ mod tests {
         assert_eq!(keys, ["3", "4", "x", "9", "5"]);
         assert!(d.get("05").is_none());
         assert!(matches!(**d.get("5").unwrap(), PyValue::Bool(true)));
+    }
+
+    #[test]
+    fn list_agrees_with_a_python_list_on_every_short_sequence_of_appends_and_removes() {
+        // Every sequence of up to 5 operations: append "a", "b" or None, remove "a" or "b"
+        // (when present, as the reference only removes names it found). Same items in the
+        // same order, same counts and membership as a plain vector.
+        let s = |t: &str| PyValue::Str(t.into());
+        let text = |items: &mut dyn Iterator<Item = &PyValue>| -> Vec<String> {
+            items.map(|v| format!("{v:?}")).collect()
+        };
+        for len in 0..=5u32 {
+            for code in 0..5usize.pow(len) {
+                let mut c = code;
+                let mut list = PList::default();
+                let mut model: Vec<PyValue> = Vec::new();
+                for _ in 0..len {
+                    match c % 5 {
+                        0 | 1 => {
+                            let v = s(["a", "b"][c % 5]);
+                            list.push(v.clone());
+                            model.push(v);
+                        }
+                        2 => {
+                            list.push(PyValue::None);
+                            model.push(PyValue::None);
+                        }
+                        op => {
+                            let name = ["a", "b"][op - 3];
+                            let at = model
+                                .iter()
+                                .position(|v| matches!(v, PyValue::Str(t) if &**t == name));
+                            assert_eq!(list.remove_str(name), at.is_some());
+                            if let Some(at) = at {
+                                model.remove(at);
+                            }
+                        }
+                    }
+                    c /= 5;
+                }
+                assert_eq!(
+                    text(&mut list.iter()),
+                    text(&mut model.iter()),
+                    "ops {code} of {len}"
+                );
+                for name in ["a", "b"] {
+                    let n = model
+                        .iter()
+                        .filter(|v| matches!(v, PyValue::Str(t) if &**t == name))
+                        .count();
+                    assert_eq!(list.count_str(name), n);
+                    assert_eq!(list.contains_str(name), n > 0);
+                }
+                let strings: Vec<&str> = model
+                    .iter()
+                    .filter_map(|v| match v {
+                        PyValue::Str(t) => Some(&**t),
+                        _ => None,
+                    })
+                    .collect();
+                let distinct: std::collections::BTreeSet<&str> = strings.iter().copied().collect();
+                assert_eq!(
+                    list.is_set_of_strings(),
+                    strings.len() == model.len() && distinct.len() == strings.len()
+                );
+            }
+        }
     }
 
     #[test]
