@@ -276,16 +276,6 @@ pub fn touched_relation(entry: &Entry) -> Option<u64> {
     }
 }
 
-impl<'a> RelationsHint<'a> {
-    /// The hint for folding `entry` onto `before`.
-    pub fn new(before: &'a State, entry: &Entry) -> Self {
-        RelationsHint {
-            before: Some(&before.relations),
-            touched: touched_relation(entry),
-        }
-    }
-}
-
 /// The most relations a cache lets change in place before it derives again
 /// ([`RelationsSeen::release`]); past it, the cache is dropped and built anew from the
 /// world. Bounds the list for a leader that sees many hooks and no `relation-changed`.
@@ -372,7 +362,7 @@ impl RelationsSeen {
             !self.released,
             "a released map is held again before it is read"
         );
-        let mut changes = changed_relations(&self.map, now, Some(hint));
+        let mut changes = changed_relations(&self.map, now, hint);
         if self.pending.is_empty() {
             return changes;
         }
@@ -402,17 +392,17 @@ impl RelationsSeen {
 /// (`None`: gone). When `old` is the map before the step `hint` describes, only the touched
 /// relation can differ and this is a lookup; otherwise an `imbl` diff, whose cost grows with
 /// the depth of the maps even when little changed.
-pub fn changed_relations(
+fn changed_relations(
     old: &OrdMap<u64, Arc<Relation>>,
     now: &OrdMap<u64, Arc<Relation>>,
-    hint: Option<RelationsHint>,
+    hint: RelationsHint,
 ) -> Vec<(u64, Option<Arc<Relation>>)> {
     use imbl::ordmap::DiffItem;
     if old.ptr_eq(now) {
         return Vec::new();
     }
-    if let Some(h) = hint.filter(|h| h.before.is_some_and(|b| b.ptr_eq(old))) {
-        return h
+    if hint.before.is_some_and(|b| b.ptr_eq(old)) {
+        return hint
             .touched
             .into_iter()
             .filter_map(|id| match (old.get(&id), now.get(&id)) {

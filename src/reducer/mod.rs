@@ -186,12 +186,7 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
 /// assert_eq!(shared.after, moved.after);
 /// ```
 pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> Step {
-    let mut memo = std::mem::take(&mut before.memo);
-    release_relations(
-        &mut memo,
-        &before.relations,
-        crate::world::touched_relation(entry),
-    );
+    let memo = std::mem::take(&mut before.memo);
     let relations = std::mem::take(&mut before.relations);
     fold(profile, before, Some(relations), memo, entry, true)
 }
@@ -245,21 +240,27 @@ fn fold(
     entry: &Entry,
     incremental: bool,
 ) -> Step {
+    let touched = crate::world::touched_relation(entry);
     let mut seen = before.clone();
     // The memo travels by itself, so that a moved one is the only owner of its caches.
     seen.memo = Memo::default();
     let hint_before = match moved {
         Some(relations) => {
+            // The caches let go of the moved map, so the world update changes it in place.
+            release_relations(&mut memo, &relations, touched);
             seen.relations = relations;
+            apply_world(&mut seen, entry);
+            hold_relations(&mut memo, &seen.relations);
             None
         }
-        None => Some(&before.relations),
+        None => {
+            apply_world(&mut seen, entry);
+            Some(&before.relations)
+        }
     };
-    apply_world(&mut seen, entry);
-    hold_relations(&mut memo, &seen.relations);
     let hint = crate::world::RelationsHint {
         before: hint_before,
-        touched: crate::world::touched_relation(entry),
+        touched,
     };
     let handled = match profile {
         Profile::Libpatch21 => {
