@@ -110,11 +110,6 @@ impl Databag {
         self.items().iter().map(|(k, _)| k)
     }
 
-    /// The values, in the order of their keys.
-    pub fn values(&self) -> impl ExactSizeIterator<Item = &Arc<str>> {
-        self.items().iter().map(|(_, v)| v)
-    }
-
     /// Set `key` to `value`, returning the value it replaces. Builds a new slice (other
     /// clones keep the old one).
     pub fn insert(&mut self, key: Arc<str>, value: Arc<str>) -> Option<Arc<str>> {

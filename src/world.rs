@@ -561,7 +561,8 @@ mod tests {
     #[test]
     fn pending_relations_add_up_until_the_results_are_brought_up_to_date() {
         let (mut map, mut seen) = world(5);
-        // Three steps whose handler does not read the cache: 2 changes, 9 appears, 4 goes.
+        // Four steps whose handler does not read the cache: 2 changes, 9 appears, 4 goes,
+        // 2 changes again (pending once).
         for (touched, change) in [(2, true), (9, true), (4, false), (2, true)] {
             assert_eq!(seen.release(&map, Some(touched)), Release::Released);
             if change {
