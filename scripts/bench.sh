@@ -312,7 +312,7 @@ one step takes longer than a second.
 | \`serde_value\` | baseline: the same lines read into \`serde_json::Value\` and dropped |
 | \`fold_libpatch21\`, \`fold_verified\` | \`reducer::step_moving_on\` (what a replay calls) in a loop on pre-parsed entries |
 | \`fold_check\` | \`Replay::step\` on pre-parsed entries: fold, render, every invariant (libpatch21) |
-| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\`, \`Replay::step\`, \`Tally::add\`, \`summary::summary\` at the end (libpatch21); each iteration is the whole window, so the summary is amortised over a log |
+| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\`, \`Replay::step\`, \`Tally::add\`, \`summary::write_summary\` into a sink at the end (libpatch21); each iteration is the whole window, so the summary is amortised over a log |
 
 EOF
     awk -F'\t' "$AWKLIB"'
@@ -363,8 +363,12 @@ the JSON that describes every relation, application databag and unit databag.
 libpatch21 keeps the name of every unit that left in \`sources_to_delete\` until it comes
 back; the generated worlds reuse names (Kubernetes unit ordinals, applications related
 again), so that list is bounded by the world, but it fills up over the first part of a
-long log (and the world drifts around its size): the state, so the peak, grows with them
-and levels off, as the last column and the 400,000-line row show. The biggest world that
+long log (and the world drifts around its size): the state grows with them and levels
+off, as the last column shows. A replay holds one entry at a time and writes its closing
+summary as it makes it (the summary is as big as the final state: every datasource and
+every name scheduled for deletion; built whole, it made the end of a long replay its peak).
+The peak falls while the setup is folded, when the allocator still holds the blocks of
+a fast-changing world (the \`setup + 200 steps\` table below peaks as high). The biggest world that
 replays 1,000,000 lines in the time allowed is used: the allocator takes memory from the
 system in blocks of a few MiB, which on a small world's peak is a step of tens of percent.
 $(if [[ "$RR $RU" != "1000 5" ]]; then echo "(The ${RR}×${RU} world was used because replaying 1,000,000 lines of a bigger one was estimated to take longer than ${RSS_BUDGET_S} s with this build; see BENCH_RSS_WORLDS.)"; fi)

@@ -3,10 +3,11 @@
 //! Secrets (`secureJsonData`, from `secure_extra_fields`) are shown as `<redacted>`
 //! unless the caller asks for them.
 use crate::py::{self, PyValue};
-use crate::render::RenderResult;
+use crate::render::{Datasource, RenderResult};
 use crate::report::StepReport;
 use anstyle::{AnsiColor, Style};
-use std::fmt::Write;
+use std::borrow::Cow;
+use std::io::{self, Write};
 
 const HEADING: Style = Style::new().bold();
 const BAD: Style = AnsiColor::Red.on_default().bold();
@@ -52,14 +53,16 @@ impl Tally {
     }
 }
 
-fn text(v: &PyValue) -> String {
+/// How a value is shown in the summary: a string as it is, anything else as Python's `repr`.
+fn text(v: &PyValue) -> Cow<'_, str> {
     match v {
-        PyValue::Str(s) => s.to_string(),
-        other => other.py_repr(),
+        PyValue::Str(s) => Cow::Borrowed(s),
+        other => Cow::Owned(other.py_repr()),
     }
 }
 
-/// The closing summary of a replay, after its last step (or the step `--at` chose).
+/// The closing summary of a replay, after its last step (or the step `--at` chose), as a
+/// `String`; [`write_summary`] writes the same text without holding it.
 ///
 /// The text carries ANSI styles; write it through `anstream`, which drops them when the
 /// output is not a terminal or `NO_COLOR` is set (or strip them with
@@ -70,103 +73,121 @@ pub fn summary(
     rendered: &RenderResult,
     show_secrets: bool,
 ) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
+    let mut out = Vec::new();
+    write_summary(&mut out, profile, tally, rendered, show_secrets)
+        .expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("the summary is written from `str`s")
+}
+
+/// Write the closing summary to `out` as it goes: its size is the final state's (every
+/// datasource, every name scheduled for deletion), so building it whole would make the
+/// end of a long replay its peak of memory. Columns are sized in a first pass over the
+/// datasources that allocates only for the rare name that is not a string.
+pub fn write_summary<W: Write>(
+    out: &mut W,
+    profile: &str,
+    tally: &Tally,
+    rendered: &RenderResult,
+    show_secrets: bool,
+) -> io::Result<()> {
+    writeln!(
         out,
         "Replayed {} step{} (profile {profile}), up to line {}.",
         tally.steps,
         if tally.steps == 1 { "" } else { "s" },
         tally.last_line
-    );
-    out.push('\n');
+    )?;
+    writeln!(out)?;
     match rendered {
         Err(exc) => {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{BAD}The Grafana charm cannot render this state: its renderer raises {}.{BAD:#}",
                 exc.name()
-            );
+            )?;
         }
         Ok(r) => {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{HEADING}Datasources provisioned ({}):{HEADING:#}",
                 r.datasources.len()
-            );
+            )?;
             if r.datasources.is_empty() {
-                out.push_str("  (none)\n");
-            }
-            let rows: Vec<[String; 3]> = r
-                .datasources
-                .iter()
-                .map(|d| [text(&d.name), text(&d.source_type), text(&d.url)])
-                .collect();
-            let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
-            let (w0, w1) = (width(0).max(4), width(1).max(4));
-            if !rows.is_empty() {
-                let _ = writeln!(out, "  {:w0$}  {:w1$}  URL", "NAME", "TYPE");
-            }
-            for (row, d) in rows.iter().zip(&r.datasources) {
-                let _ = writeln!(out, "  {:w0$}  {:w1$}  {}", row[0], row[1], row[2]);
-                if let Some(j) = &d.json_data {
-                    let _ = writeln!(out, "      jsonData: {}", py::json::dumps(j));
+                writeln!(out, "  (none)")?;
+            } else {
+                let width = |f: fn(&Datasource) -> &PyValue| {
+                    r.datasources
+                        .iter()
+                        .map(|d| text(f(d)).chars().count())
+                        .max()
+                        .unwrap_or(0)
+                        .max(4)
+                };
+                let (w0, w1) = (width(|d| &d.name), width(|d| &d.source_type));
+                writeln!(out, "  {:w0$}  {:w1$}  URL", "NAME", "TYPE")?;
+                for d in &r.datasources {
+                    let (name, kind) = (text(&d.name), text(&d.source_type));
+                    writeln!(out, "  {name:w0$}  {kind:w1$}  {}", text(&d.url))?;
+                    if let Some(j) = &d.json_data {
+                        writeln!(out, "      jsonData: {}", py::json::dumps(j))?;
+                    }
+                    if let Some(s) = &d.secure_json_data {
+                        let shown = if show_secrets {
+                            Cow::Owned(py::json::dumps(s))
+                        } else {
+                            Cow::Borrowed("<redacted>")
+                        };
+                        writeln!(out, "      secureJsonData: {shown}")?;
+                    }
                 }
-                if let Some(s) = &d.secure_json_data {
-                    let shown = if show_secrets {
-                        py::json::dumps(s)
-                    } else {
-                        "<redacted>".to_string()
-                    };
-                    let _ = writeln!(out, "      secureJsonData: {shown}");
-                }
             }
-            out.push('\n');
-            let _ = writeln!(
+            writeln!(out)?;
+            writeln!(
                 out,
                 "{HEADING}Scheduled for deletion ({}):{HEADING:#}",
                 r.delete.len()
-            );
+            )?;
             if r.delete.is_empty() {
-                out.push_str("  (none)\n");
+                writeln!(out, "  (none)")?;
             }
             for n in &r.delete {
-                let _ = writeln!(out, "  {}", text(n));
+                writeln!(out, "  {}", text(n))?;
             }
         }
     }
-    out.push('\n');
-    let _ = writeln!(
+    writeln!(out)?;
+    writeln!(
         out,
         "{HEADING}Failed hooks ({}):{HEADING:#}",
         tally.failed_total
-    );
+    )?;
     if tally.failed.is_empty() {
-        out.push_str("  (none)\n");
+        writeln!(out, "  (none)")?;
     }
     for (step, line, hook, exc) in &tally.failed {
-        let _ = writeln!(out, "  step {step} (line {line}) {hook}: {BAD}{exc}{BAD:#}");
+        writeln!(out, "  step {step} (line {line}) {hook}: {BAD}{exc}{BAD:#}")?;
     }
     let unlisted = tally.failed_total - tally.failed.len() as u64;
     if unlisted > 0 {
-        let _ = writeln!(out, "  ... and {unlisted} more (`check` lists every one)");
+        writeln!(out, "  ... and {unlisted} more (`check` lists every one)")?;
     }
-    out.push('\n');
+    writeln!(out)?;
     if tally.violations.is_empty() {
-        let _ = writeln!(
+        writeln!(
             out,
             "{HEADING}Invariants:{HEADING:#} {GOOD}none broken.{GOOD:#}"
-        );
+        )?;
     } else {
-        let _ = writeln!(out, "{HEADING}Invariants broken:{HEADING:#}");
+        writeln!(out, "{HEADING}Invariants broken:{HEADING:#}")?;
         for (name, count, first) in &tally.violations {
-            let _ = writeln!(
+            writeln!(
                 out,
                 "  {WARN}{name}{WARN:#}: {count} step{}, first at step {first}",
                 if *count == 1 { "" } else { "s" }
-            );
+            )?;
         }
     }
-    out
+    Ok(())
 }
 
 /// The provisioning JSON with every `secureJsonData` value replaced by `<redacted>`,
@@ -212,6 +233,77 @@ mod tests {
             violations: Vec::new(),
             diagnostics: Vec::new(),
         }
+    }
+
+    fn datasource(name: PyValue, kind: &str, url: &str) -> Datasource {
+        Datasource {
+            name,
+            source_type: PyValue::Str(kind.into()),
+            url: PyValue::Str(url.into()),
+            json_data: None,
+            secure_json_data: Some(PyValue::Str("hunter2".into())),
+        }
+    }
+
+    /// Columns are as wide as their widest cell counted in characters, a name that is not
+    /// a string is shown as its `repr`, secrets stay redacted, and the text is the same
+    /// whether it is built whole or written as it goes.
+    #[test]
+    fn columns_fit_characters_and_odd_names() {
+        use crate::render::{DatasourceList, Rendered};
+        let list = DatasourceList::from_vec(vec![
+            datasource(PyValue::Str("éééééé".into()), "prometheus", "http://a"),
+            datasource(PyValue::Bool(true), "loki", "http://b"),
+        ]);
+        let rendered: RenderResult = Ok(std::sync::Arc::new(Rendered::new(
+            list,
+            Default::default(),
+            true,
+            None,
+        )));
+        let t = Tally::default();
+        let whole = summary("verified", &t, &rendered, false);
+        let mut streamed = Vec::new();
+        write_summary(&mut streamed, "verified", &t, &rendered, false).unwrap();
+        assert_eq!(whole.as_bytes(), streamed);
+        let text = anstream::adapter::strip_str(&whole).to_string();
+        let rows: Vec<&str> = text.lines().skip(3).take(5).collect();
+        assert_eq!(
+            rows,
+            [
+                "  NAME    TYPE        URL",
+                "  éééééé  prometheus  http://a",
+                "      secureJsonData: <redacted>",
+                "  True    loki        http://b",
+                "      secureJsonData: <redacted>",
+            ],
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"));
+        assert!(summary("verified", &t, &rendered, true).contains("hunter2"));
+    }
+
+    /// A writer that fails is reported, not ignored.
+    #[test]
+    fn write_errors_come_back() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::StorageFull, "full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let err = write_summary(
+            &mut Full,
+            "verified",
+            &Tally::default(),
+            &Err(PyExc::TypeError),
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
     }
 
     #[test]

@@ -112,9 +112,18 @@ fn run_replay(
             }
             let _ = writeln!(out, "{obj}");
         } else {
-            let text = summary::summary(profile.name(), &tally, &rendered, show_secrets);
-            let _ = out.flush();
-            let _ = anstream::stdout().lock().write_all(text.as_bytes());
+            out.flush()
+                .map_err(|e| io_failure("cannot write output", e))?;
+            let mut styled = BufWriter::new(anstream::stdout().lock());
+            let written = summary::write_summary(
+                &mut styled,
+                profile.name(),
+                &tally,
+                &rendered,
+                show_secrets,
+            )
+            .and_then(|()| styled.flush());
+            written.map_err(|e| io_failure("cannot write output", e))?;
         }
     }
     out.flush()
