@@ -503,7 +503,7 @@ pub fn render_reference(state: &State) -> RenderResult {
     let configured = configured_timeout(state);
     let mut datasources = Vec::with_capacity(sources.len());
     for info in &sources {
-        datasources.push(reference_datasource(info, &configured)?);
+        datasources.push(reference_datasource(info, &configured, None)?);
     }
     let delete = reference_delete(state)?;
     Ok(Arc::new(Rendered::new(
@@ -526,28 +526,40 @@ fn reference_delete(state: &State) -> Result<PList, PyExc> {
     })
 }
 
-/// One `sources` entry of the charm's loop: `info` → datasource.
-fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasource, PyExc> {
+/// One `sources` entry of the charm's loop: `info` → datasource. `like`: see
+/// [`json_data_before`].
+fn reference_datasource(
+    info: &PyValue,
+    configured: &PyValue,
+    like: Option<(&PyValue, &Datasource)>,
+) -> Result<Datasource, PyExc> {
     let name = py::getitem_str(info, "source_name")?.clone();
     let source_type = py::getitem_str(info, "source_type")?.clone();
     let url = py::getitem_str(info, "url")?.clone();
     let pick = |field| -> Result<Option<PyValue>, PyExc> {
         Ok(py::get_str(info, field)?.filter(|v| v.truthy()).cloned())
     };
-    let mut json_data = pick("extra_fields")?;
+    let json_data = pick("extra_fields")?;
     let secure_json_data = pick("secure_extra_fields")?;
-    // timeout = source.get("jsonData", {}).get("timeout", 0)
-    let timeout = match &json_data {
-        None => PyValue::Int(PyInt::Small(0)),
-        Some(PyValue::Dict(d)) => d
-            .get(&py::StrKey("timeout"))
-            .cloned()
-            .unwrap_or(PyValue::Int(PyInt::Small(0))),
-        Some(_) => return Err(PyExc::AttributeError),
+    let json_data = match json_data_before(info, like) {
+        Some(before) => before.clone(),
+        None => {
+            // timeout = source.get("jsonData", {}).get("timeout", 0)
+            let timeout = match &json_data {
+                None => PyValue::Int(PyInt::Small(0)),
+                Some(PyValue::Dict(d)) => d
+                    .get(&py::StrKey("timeout"))
+                    .cloned()
+                    .unwrap_or(PyValue::Int(PyInt::Small(0))),
+                Some(_) => return Err(PyExc::AttributeError),
+            };
+            if int_lt(&py::py_int(&timeout)?, configured)? {
+                Some(raise_timeout(json_data, configured))
+            } else {
+                json_data
+            }
+        }
     };
-    if int_lt(&py::py_int(&timeout)?, configured)? {
-        json_data = Some(raise_timeout(json_data, configured));
-    }
     Ok(Datasource {
         name,
         source_type,
@@ -555,6 +567,28 @@ fn reference_datasource(info: &PyValue, configured: &PyValue) -> Result<Datasour
         json_data,
         secure_json_data,
     })
+}
+
+/// The `jsonData` a renderer made before for an entry like `info`, when it is sure to make
+/// the same now. `like` is an entry rendered before under the same configured timeout, and
+/// its datasource; when that entry holds the very `extra_fields` object `info` holds
+/// (the entries of one relation share it), the `jsonData` made from it is this one's
+/// too, timeout raised already. So a host update renders its datasource without building
+/// a `jsonData` dict again.
+fn json_data_before<'a>(
+    info: &PyValue,
+    like: Option<(&PyValue, &'a Datasource)>,
+) -> Option<&'a Option<PyValue>> {
+    let (old, ds) = like?;
+    match (
+        py::get_str(info, "extra_fields"),
+        py::get_str(old, "extra_fields"),
+    ) {
+        (Ok(Some(PyValue::Dict(a))), Ok(Some(PyValue::Dict(b)))) if Arc::ptr_eq(a, b) => {
+            Some(&ds.json_data)
+        }
+        _ => None,
+    }
 }
 
 /// The runs a renderer made from the `sources` document it saw last, under the config it
@@ -640,27 +674,44 @@ fn doc_changes(old: &PDict, new: &PDict) -> Vec<Change> {
         .collect()
 }
 
-/// The datasource rendered before for `info`, the `i`th item of an entry: `before` holds
-/// the entry's old value and the run rendered from it; when they correspond item for item
-/// and one old item is the very dict `info` is, its datasource is reused.
-fn rendered_before(
-    before: Option<&(Arc<PyValue>, Segment)>,
+/// What was rendered before for `info`, the `i`th item of an entry, when `before` (the
+/// entry's old value and the run rendered from it) corresponds to the run item for item:
+/// the datasource itself when one old item is the very dict `info` is, otherwise the old
+/// `i`th item and its datasource, for [`reference_datasource`] to take what it can.
+fn rendered_before<'a>(
+    before: Option<&'a (Arc<PyValue>, Segment)>,
     i: usize,
     info: &PyValue,
-) -> Option<Arc<Datasource>> {
-    let (old, seg) = before?;
+) -> Before<'a> {
+    let Some((old, seg)) = before else {
+        return Before::Nothing;
+    };
     let PyValue::List(old_items) = &**old else {
-        return None;
+        return Before::Nothing;
     };
     if old_items.len() != seg.items().len() {
-        return None;
+        return Before::Nothing;
     }
-    let PyValue::Dict(d) = info else { return None };
+    let PyValue::Dict(d) = info else {
+        return Before::Nothing;
+    };
     let same = |j: &usize| matches!(old_items.get(*j), Some(PyValue::Dict(o)) if Arc::ptr_eq(o, d));
-    let j = Some(i)
+    match Some(i)
         .filter(same)
-        .or_else(|| (0..old_items.len()).find(same))?;
-    Some(seg.items()[j].clone())
+        .or_else(|| (0..old_items.len()).find(same))
+    {
+        Some(j) => Before::Same(seg.items()[j].clone()),
+        None => old_items
+            .get(i)
+            .map_or(Before::Nothing, |o| Before::Like(o, &seg.items()[i])),
+    }
+}
+
+/// See [`rendered_before`].
+enum Before<'a> {
+    Nothing,
+    Same(Arc<Datasource>),
+    Like(&'a PyValue, &'a Datasource),
 }
 
 fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderResult {
@@ -706,8 +757,13 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
                 .enumerate()
                 .map(
                     |(i, info)| match rendered_before(before.as_ref(), i, info) {
-                        Some(ds) => Ok(ds),
-                        None => reference_datasource(info, &configured).map(Arc::new),
+                        Before::Same(ds) => Ok(ds),
+                        Before::Like(old, ds) => {
+                            reference_datasource(info, &configured, Some((old, ds))).map(Arc::new)
+                        }
+                        Before::Nothing => {
+                            reference_datasource(info, &configured, None).map(Arc::new)
+                        }
                     },
                 )
                 .collect::<Result<Vec<_>, _>>();
@@ -751,7 +807,11 @@ fn verified_timeout(state: &State) -> PyValue {
 }
 
 /// One peer `sources` entry as the `verified` renderer accepts it, or `None` to skip it.
-fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasource> {
+fn verified_datasource(
+    info: &PyValue,
+    configured: &PyValue,
+    like: Option<(&PyValue, &Datasource)>,
+) -> Option<Datasource> {
     let PyValue::Dict(d) = info else { return None };
     let text = |k: &str| match d.get(&py::StrKey(k)) {
         Some(v @ PyValue::Str(_)) => Some(v.clone()),
@@ -772,15 +832,19 @@ fn verified_datasource(info: &PyValue, configured: &PyValue) -> Option<Datasourc
     };
     let mut json_data = object("extra_fields").ok()?;
     let secure_json_data = object("secure_extra_fields").ok()?;
-    let timeout = match &json_data {
-        Some(PyValue::Dict(j)) => j.get(&py::StrKey("timeout")).cloned(),
-        _ => None,
-    };
-    let timeout = timeout
-        .and_then(|t| py::py_int(&t).ok())
-        .unwrap_or(PyInt::Small(0));
-    if int_lt(&timeout, configured).unwrap_or(false) {
-        json_data = Some(raise_timeout(json_data, configured));
+    if let Some(before) = json_data_before(info, like) {
+        json_data = before.clone();
+    } else {
+        let timeout = match &json_data {
+            Some(PyValue::Dict(j)) => j.get(&py::StrKey("timeout")).cloned(),
+            _ => None,
+        };
+        let timeout = timeout
+            .and_then(|t| py::py_int(&t).ok())
+            .unwrap_or(PyInt::Small(0));
+        if int_lt(&timeout, configured).unwrap_or(false) {
+            json_data = Some(raise_timeout(json_data, configured));
+        }
     }
     Some(Datasource {
         name,
@@ -849,10 +913,17 @@ pub fn render_verified_incremental(
             Some(PyValue::List(items)) => items
                 .iter()
                 .enumerate()
-                .filter_map(|(i, info)| {
-                    rendered_before(before.as_ref(), i, info)
-                        .or_else(|| verified_datasource(info, &configured).map(Arc::new))
-                })
+                .filter_map(
+                    |(i, info)| match rendered_before(before.as_ref(), i, info) {
+                        Before::Same(ds) => Some(ds),
+                        Before::Like(old, ds) => {
+                            verified_datasource(info, &configured, Some((old, ds))).map(Arc::new)
+                        }
+                        Before::Nothing => {
+                            verified_datasource(info, &configured, None).map(Arc::new)
+                        }
+                    },
+                )
                 .collect(),
             _ => Vec::new(),
         };
@@ -932,7 +1003,7 @@ pub fn render_verified(state: &State) -> Rendered {
                 continue;
             };
             for info in items {
-                let Some(ds) = verified_datasource(info, &configured) else {
+                let Some(ds) = verified_datasource(info, &configured, None) else {
                     continue;
                 };
                 let PyValue::Str(n) = &ds.name else { continue };
@@ -1097,5 +1168,58 @@ mod yaml_tests {
         let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
         assert_eq!(back, v, "{text}");
         eprintln!("{text}");
+    }
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::*;
+
+    fn entry(url: &str, extra: &PyValue) -> PyValue {
+        let mut d = PyDict::default();
+        for (k, v) in [
+            ("source_name", "n"),
+            ("source_type", "prometheus"),
+            ("url", url),
+        ] {
+            d.insert(PyKey::Str(k.into()), PyValue::Str(v.into()));
+        }
+        d.insert(PyKey::Str("extra_fields".into()), extra.clone());
+        PyValue::dict(d)
+    }
+
+    fn timeout(t: i64) -> PyValue {
+        let mut d = PyDict::default();
+        d.insert(PyKey::Str("timeout".into()), PyValue::Int(PyInt::Small(t)));
+        PyValue::dict(d)
+    }
+
+    fn json_ptr(ds: &Datasource) -> *const PyDict {
+        match &ds.json_data {
+            Some(PyValue::Dict(d)) => Arc::as_ptr(d),
+            other => panic!("jsonData {other:?}"),
+        }
+    }
+
+    /// An entry made again with the very `extra_fields` object of the entry before it
+    /// shares that entry's raised `jsonData`; an equal but distinct object gets its own,
+    /// with the same value.
+    #[test]
+    fn json_data_is_shared_only_for_the_same_extra_fields() {
+        let configured = PyValue::Int(PyInt::Small(600));
+        let extra = timeout(300);
+        let old = entry("http://a", &extra);
+        let first = reference_datasource(&old, &configured, None).unwrap();
+        let same = entry("http://b", &extra);
+        let again = reference_datasource(&same, &configured, Some((&old, &first))).unwrap();
+        assert_eq!(json_ptr(&again), json_ptr(&first));
+        let equal = entry("http://b", &timeout(300));
+        let own = reference_datasource(&equal, &configured, Some((&old, &first))).unwrap();
+        assert_ne!(json_ptr(&own), json_ptr(&first));
+        assert_eq!(
+            own.json_data.unwrap().to_json(),
+            serde_json::json!({"timeout": 600})
+        );
+        assert_eq!(again.url.to_json(), serde_json::json!("http://b"));
     }
 }
