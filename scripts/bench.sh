@@ -83,12 +83,14 @@ gen() {
 }
 # rss LOG: "max-RSS-KiB elapsed-seconds" of `replay --profile libpatch21 LOG`, read from
 # `/usr/bin/time -v`.
+# Further arguments go to `replay` (`--json`: the state is not read back then).
 rss() {
-    local rc=0
+    local rc=0 log=$1
+    shift
     # Exit code 1 means the replay found violations: still a measurement.
-    NO_COLOR=1 /usr/bin/time -v -o "$OUT/time.txt" "${PIN[@]}" "$BIN" replay --profile libpatch21 "$1" >"$OUT/replay_out.txt" || rc=$?
+    NO_COLOR=1 /usr/bin/time -v -o "$OUT/time.txt" "${PIN[@]}" "$BIN" replay --profile libpatch21 "$@" "$log" >"$OUT/replay_out.txt" || rc=$?
     if ((rc > 1)); then
-        echo "replay of $1 failed (exit $rc)" >&2
+        echo "replay of $log failed (exit $rc)" >&2
         exit 1
     fi
     # The state at the end: datasources provisioned and names scheduled for deletion.
@@ -122,6 +124,7 @@ read -r RR RU <<<"$CHOSEN"
 # length would compare two draws; each length is replayed RSS_RUNS times and the median
 # is compared, the smallest and largest kept beside it.
 printf 'lines\trelations\tunits\tmax_rss_kib\tseconds\tsetup_bytes\tdatasources\tdeletions\tmin_rss_kib\tmax_rss_kib_of_runs\truns\n' >"$OUT/rss.tsv"
+printf 'lines\tmax_rss_kib\tseconds\n' >"$OUT/rss_json.tsv"
 WORLD_BYTES=$(setup_bytes "$RR" "$RU")
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for lines in 20000 100000 400000 1000000; do
@@ -137,6 +140,12 @@ for lines in 20000 100000 400000 1000000; do
     lo=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | sort -n | head -1)
     hi=$(printf '%s\n' "${runs[@]}" | cut -d' ' -f1 | sort -n | tail -1)
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$lines" "$RR" "$RU" "$kib" "$secs" "$WORLD_BYTES" "$ds" "$del" "$lo" "$hi" "$RSS_RUNS" >>"$OUT/rss.tsv"
+    # The JSON summary (`replay --json`) is written as it goes too: one run at each end.
+    if ((lines == 20000 || lines == 1000000)); then
+        read -r kib secs _ _ < <(rss "$RSS_LOG" --json)
+        echo "   ${RR}x${RU}, ${lines} lines, --json: max RSS ${kib} KiB in ${secs} s"
+        printf '%s\t%s\t%s\n' "$lines" "$kib" "$secs" >>"$OUT/rss_json.tsv"
+    fi
 done
 echo "== peak RSS versus world size (setup + 200 steps)"
 printf 'relations\tunits\tlines\tmax_rss_kib\tseconds\tsetup_bytes\n' >"$OUT/rss_world.tsv"
@@ -382,6 +391,8 @@ median is compared and the smallest and largest of the runs are shown beside it.
 EOF
     awk -F'\t' "$AWKLIB"'NR > 1 { printf "| %s | %s KiB | %s – %s KiB | %s s | %s | %s, %s |\n", c($1), c($4), c($9), c($10), $5, c($6), $7, $8 }' "$OUT/rss.tsv"
     cat <<EOF
+
+$(awk -F'\t' "$AWKLIB"'NR == 2 { a = $2 } NR == 3 { b = $2 } END { if (a && b) printf "With `--json` (the summary as one JSON object, also written as it goes; one run each): %s KiB on 20,000 lines, %s KiB on 1,000,000 lines (%.2f ×).\n", c(a), c(b), b / a }' "$OUT/rss_json.tsv" 2>/dev/null)
 
 Peak RSS on the 1,000,000-line log is ${RSS_PER_WORLD} × the world's setup bytes
 ($(commas "$WORLD_BYTES") bytes), and ${RSS_RATIO} × the peak on 20,000 lines

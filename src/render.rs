@@ -400,34 +400,37 @@ pub type RenderResult = Result<Arc<Rendered>, PyExc>;
 impl Rendered {
     /// The provisioning file as JSON, in the step report's shape (spec section 2).
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{json, Map, Value};
-        let datasources: Vec<Value> = self
-            .datasources
-            .iter()
-            .map(|d| {
-                let mut m = Map::new();
-                m.insert("orgId".into(), json!("1"));
-                m.insert("access".into(), json!("proxy"));
-                m.insert("isDefault".into(), json!("false"));
-                m.insert("name".into(), d.name.to_json());
-                m.insert("type".into(), d.source_type.to_json());
-                m.insert("url".into(), d.url.to_json());
-                if let Some(j) = &d.json_data {
-                    m.insert("jsonData".into(), j.to_json());
-                }
-                if let Some(s) = &d.secure_json_data {
-                    m.insert("secureJsonData".into(), s.to_json());
-                }
-                Value::Object(m)
-            })
-            .collect();
-        let delete: Vec<Value> = self
-            .delete
-            .iter()
-            .map(|n| json!({"orgId": 1, "name": n.to_json()}))
-            .collect();
+        use serde_json::{json, Value};
+        let datasources: Vec<Value> = self.datasources.iter().map(Datasource::to_json).collect();
+        let delete: Vec<Value> = self.delete.iter().map(delete_json).collect();
         json!({"apiVersion": 1, "datasources": datasources, "deleteDatasources": delete})
     }
+}
+
+impl Datasource {
+    /// Its entry of the provisioning file's `datasources`, as [`Rendered::to_json`] has it.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let mut m = Map::new();
+        m.insert("orgId".into(), json!("1"));
+        m.insert("access".into(), json!("proxy"));
+        m.insert("isDefault".into(), json!("false"));
+        m.insert("name".into(), self.name.to_json());
+        m.insert("type".into(), self.source_type.to_json());
+        m.insert("url".into(), self.url.to_json());
+        if let Some(j) = &self.json_data {
+            m.insert("jsonData".into(), j.to_json());
+        }
+        if let Some(s) = &self.secure_json_data {
+            m.insert("secureJsonData".into(), s.to_json());
+        }
+        Value::Object(m)
+    }
+}
+
+/// An entry of the provisioning file's `deleteDatasources`, as [`Rendered::to_json`] has it.
+pub fn delete_json(name: &PyValue) -> serde_json::Value {
+    serde_json::json!({"orgId": 1, "name": name.to_json()})
 }
 
 fn peer_value(state: &State, key: &str) -> Result<Arc<PyValue>, PyExc> {

@@ -201,18 +201,117 @@ pub fn redact_json(mut provisioning: serde_json::Value, show_secrets: bool) -> s
         .and_then(|d| d.as_array_mut())
     {
         for ds in list {
-            if let Some(secure) = ds.get_mut("secureJsonData") {
-                *secure = match secure {
-                    serde_json::Value::Object(m) => m
-                        .keys()
-                        .map(|k| (k.clone(), serde_json::Value::from("<redacted>")))
-                        .collect(),
-                    _ => serde_json::Value::from("<redacted>"),
-                };
-            }
+            redact_datasource(ds);
         }
     }
     provisioning
+}
+
+/// A `datasources` entry with its `secureJsonData` values replaced by `<redacted>`.
+fn redact_datasource(ds: &mut serde_json::Value) {
+    if let Some(secure) = ds.get_mut("secureJsonData") {
+        *secure = match secure {
+            serde_json::Value::Object(m) => m
+                .keys()
+                .map(|k| (k.clone(), serde_json::Value::from("<redacted>")))
+                .collect(),
+            _ => serde_json::Value::from("<redacted>"),
+        };
+    }
+}
+
+/// The closing summary as one JSON object (`replay --json`), serialised as it is written:
+/// the provisioning file inside is as big as the final state, so it is never built whole;
+/// each datasource becomes a `serde_json::Value` of its own on its way out. The bytes are
+/// those of `{"profile", "steps", "datasources": redact_json(rendered.to_json()),
+/// "failed_hooks", "failed_hooks_total", "violations"[, "render_error"]}`.
+pub struct JsonSummary<'a> {
+    pub profile: &'a str,
+    pub tally: &'a Tally,
+    pub rendered: &'a RenderResult,
+    pub show_secrets: bool,
+}
+
+impl serde::Serialize for JsonSummary<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        use serde_json::json;
+        let failed: Vec<_> = self
+            .tally
+            .failed
+            .iter()
+            .map(|(step, line, hook, exc)| json!({"step": step, "line": line, "hook": hook, "error": exc}))
+            .collect();
+        let violations: Vec<_> = self
+            .tally
+            .violations
+            .iter()
+            .map(|(name, count, first)| json!({"invariant": name, "steps": count, "first_step": first}))
+            .collect();
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("profile", self.profile)?;
+        m.serialize_entry("steps", &self.tally.steps)?;
+        match self.rendered {
+            Ok(r) => m.serialize_entry(
+                "datasources",
+                &Provisioning {
+                    rendered: r,
+                    show_secrets: self.show_secrets,
+                },
+            )?,
+            Err(_) => m.serialize_entry("datasources", &())?,
+        }
+        m.serialize_entry("failed_hooks", &failed)?;
+        m.serialize_entry("failed_hooks_total", &self.tally.failed_total)?;
+        m.serialize_entry("violations", &violations)?;
+        if let Err(exc) = self.rendered {
+            m.serialize_entry("render_error", exc.name())?;
+        }
+        m.end()
+    }
+}
+
+/// [`crate::render::Rendered::to_json`], redacted unless `show_secrets`, one entry at a time.
+struct Provisioning<'a> {
+    rendered: &'a crate::render::Rendered,
+    show_secrets: bool,
+}
+
+impl serde::Serialize for Provisioning<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = self.rendered;
+        let datasources = r.datasources.iter().map(|d| {
+            let mut v = d.to_json();
+            if !self.show_secrets {
+                redact_datasource(&mut v);
+            }
+            v
+        });
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("apiVersion", &1)?;
+        m.serialize_entry("datasources", &Each::new(datasources))?;
+        m.serialize_entry(
+            "deleteDatasources",
+            &Each::new(r.delete.iter().map(crate::render::delete_json)),
+        )?;
+        m.end()
+    }
+}
+
+/// A sequence serialised from an iterator, which it takes on first use.
+struct Each<I>(std::cell::Cell<Option<I>>);
+
+impl<I> Each<I> {
+    fn new(items: I) -> Self {
+        Each(std::cell::Cell::new(Some(items)))
+    }
+}
+
+impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for Each<I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.take().into_iter().flatten())
+    }
 }
 
 #[cfg(test)]
@@ -281,6 +380,54 @@ mod tests {
         );
         assert!(!text.contains("hunter2"));
         assert!(summary("verified", &t, &rendered, true).contains("hunter2"));
+    }
+
+    /// The streamed JSON summary is the object built whole, secrets redacted unless asked
+    /// for; a render error gives `null` datasources and names the exception.
+    #[test]
+    fn json_summary_streams_the_whole_object() {
+        use crate::render::{DatasourceList, Rendered};
+        use serde_json::json;
+        let list = DatasourceList::from_vec(vec![
+            datasource(PyValue::Str("a".into()), "prometheus", "http://a"),
+            datasource(PyValue::Bool(true), "loki", "http://b"),
+        ]);
+        let delete = [PyValue::Str("gone".into())].into_iter().collect();
+        let rendered: RenderResult =
+            Ok(std::sync::Arc::new(Rendered::new(list, delete, true, None)));
+        let mut t = Tally::default();
+        t.add(&failed_step(3));
+        for show_secrets in [false, true] {
+            let streamed = serde_json::to_string(&JsonSummary {
+                profile: "verified",
+                tally: &t,
+                rendered: &rendered,
+                show_secrets,
+            })
+            .unwrap();
+            let whole = json!({
+                "profile": "verified",
+                "steps": 1,
+                "datasources": redact_json(rendered.as_ref().unwrap().to_json(), show_secrets),
+                "failed_hooks": [{"step": 3, "line": 4, "hook": "grafana-source-relation-departed", "error": "IndexError"}],
+                "failed_hooks_total": 1,
+                "violations": [],
+            });
+            assert_eq!(streamed, whole.to_string());
+            assert_eq!(streamed.contains("hunter2"), show_secrets, "{streamed}");
+        }
+        let failed: RenderResult = Err(PyExc::TypeError);
+        let streamed = serde_json::to_string(&JsonSummary {
+            profile: "libpatch21",
+            tally: &Tally::default(),
+            rendered: &failed,
+            show_secrets: false,
+        })
+        .unwrap();
+        assert_eq!(
+            streamed,
+            r#"{"profile":"libpatch21","steps":0,"datasources":null,"failed_hooks":[],"failed_hooks_total":0,"violations":[],"render_error":"TypeError"}"#
+        );
     }
 
     /// A writer that fails is reported, not ignored.

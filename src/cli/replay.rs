@@ -85,32 +85,16 @@ fn run_replay(
     if !steps {
         let rendered = last.rendered().clone();
         if json {
-            let failed: Vec<_> = tally
-                .failed
-                .iter()
-                .map(|(step, line, hook, exc)| serde_json::json!({"step": step, "line": line, "hook": hook, "error": exc}))
-                .collect();
-            let violations: Vec<_> = tally
-                .violations
-                .iter()
-                .map(|(name, count, first)| serde_json::json!({"invariant": name, "steps": count, "first_step": first}))
-                .collect();
-            let (datasources, render_error) = match &rendered {
-                Ok(r) => (summary::redact_json(r.to_json(), show_secrets), None),
-                Err(exc) => (serde_json::Value::Null, Some(exc.name())),
+            let summary = summary::JsonSummary {
+                profile: profile.name(),
+                tally: &tally,
+                rendered: &rendered,
+                show_secrets,
             };
-            let mut obj = serde_json::json!({
-                "profile": profile.name(),
-                "steps": tally.steps,
-                "datasources": datasources,
-                "failed_hooks": failed,
-                "failed_hooks_total": tally.failed_total,
-                "violations": violations,
-            });
-            if let Some(e) = render_error {
-                obj["render_error"] = serde_json::json!(e);
-            }
-            let _ = writeln!(out, "{obj}");
+            serde_json::to_writer(&mut out, &summary)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| io_failure("cannot write output", e))?;
         } else {
             out.flush()
                 .map_err(|e| io_failure("cannot write output", e))?;
