@@ -834,7 +834,7 @@ impl World {
     /// databag and every unit's folded [`State`]. Equal worlds hash equal; two worlds with
     /// one fingerprint are, for every purpose here, the same state.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let mut h = fingerprint_hasher();
         self.profile.hash(&mut h);
         self.bounds.hash(&mut h);
         self.providers.hash(&mut h);
@@ -1110,14 +1110,17 @@ struct Folded {
     violations: Vec<Violation>,
 }
 
+/// The memo's tables: keyed by two fingerprints already, which a fast hash spreads well.
+type MemoMap = std::collections::HashMap<(u64, u64), Folded, foldhash::fast::FixedState>;
+
 /// Folds already computed, by (hash of the unit's state before, hash of the profile and
 /// the entry). A step depends on nothing else (reducers, render and the checker are pure),
 /// so a hit gives exactly what folding again would. Bounded: two generations of at most
 /// [`Memo::CAPACITY`] entries; when the young one is full the old one is dropped.
 #[derive(Default)]
 pub struct Memo {
-    young: std::collections::HashMap<(u64, u64), Folded>,
-    old: std::collections::HashMap<(u64, u64), Folded>,
+    young: MemoMap,
+    old: MemoMap,
     /// Lookups answered from the memo.
     pub hits: u64,
     /// Lookups that had to fold.
@@ -1158,9 +1161,20 @@ impl Memo {
     }
 }
 
+/// The hasher of fingerprints ([`World::fingerprint`], [`state_hash`], the memo's keys):
+/// foldhash's quality variant under a fixed seed, so a world has the same fingerprint in
+/// every run. SipHash (`DefaultHasher`) did the same job at a quarter of an exploration's
+/// instructions; nothing here needs its resistance to crafted keys, only 64 well-mixed bits.
+fn fingerprint_hasher() -> impl Hasher {
+    use std::hash::BuildHasher;
+    /// Any fixed value: fingerprints are compared within a run, never stored.
+    const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+    foldhash::quality::FixedState::with_seed(SEED).build_hasher()
+}
+
 /// A hash of the profile folding it and of every field of an entry but its line number.
 fn entry_hash(profile: Profile, e: &Entry) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = fingerprint_hasher();
     profile.hash(&mut h);
     e.hook.name.hash(&mut h);
     e.unit.hash(&mut h);
@@ -1195,7 +1209,7 @@ fn entry_hash(profile: Profile, e: &Entry) -> u64 {
 /// A hash of every field of a unit's [`State`]. Config values are Python values (no
 /// `Hash`): their `json.dumps` text is hashed instead.
 pub fn state_hash(s: &State) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = fingerprint_hasher();
     hash_state(s, &mut h);
     h.finish()
 }
