@@ -717,6 +717,16 @@ enum Before<'a> {
     Like(&'a PyValue, &'a Datasource),
 }
 
+impl<'a> Before<'a> {
+    /// The entry and datasource a datasource made anew may take from ([`json_data_before`]).
+    fn like(self) -> Option<(&'a PyValue, &'a Datasource)> {
+        match self {
+            Before::Like(old, ds) => Some((old, ds)),
+            _ => None,
+        }
+    }
+}
+
 fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderResult {
     let empty = PDict::default();
     let doc = match state.peer_value("sources") {
@@ -761,12 +771,7 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
                 .map(
                     |(i, info)| match rendered_before(before.as_ref(), i, info) {
                         Before::Same(ds) => Ok(ds),
-                        Before::Like(old, ds) => {
-                            reference_datasource(info, &configured, Some((old, ds))).map(Arc::new)
-                        }
-                        Before::Nothing => {
-                            reference_datasource(info, &configured, None).map(Arc::new)
-                        }
+                        b => reference_datasource(info, &configured, b.like()).map(Arc::new),
                     },
                 )
                 .collect::<Result<Vec<_>, _>>();
@@ -919,12 +924,7 @@ pub fn render_verified_incremental(
                 .filter_map(
                     |(i, info)| match rendered_before(before.as_ref(), i, info) {
                         Before::Same(ds) => Some(ds),
-                        Before::Like(old, ds) => {
-                            verified_datasource(info, &configured, Some((old, ds))).map(Arc::new)
-                        }
-                        Before::Nothing => {
-                            verified_datasource(info, &configured, None).map(Arc::new)
-                        }
+                        b => verified_datasource(info, &configured, b.like()).map(Arc::new),
                     },
                 )
                 .collect(),
