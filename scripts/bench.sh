@@ -193,6 +193,23 @@ if [[ ${BENCH_CACHEGRIND:-1} != 0 ]] && command -v valgrind >/dev/null; then
             printf 'relations\tinstructions\td1_misses\tlld_misses\n%s\t%s\t%s\t%s\n' "$r" \
                 $(((i2 - i1) / 5000)) $(((d2 - d1) / 5000)) $(((l2 - l1) / 5000)) >"$OUT/cachegrind_baseline.tsv"
             echo "   ${r} relations, serde_json::Value baseline: $(((i2 - i1) / 5000)) instructions, $(((d2 - d1) / 5000)) D1 misses per line"
+            # Atomic read-modify-writes (reference counts): callgrind's count of each
+            # instruction, summed over those objdump shows with a lock prefix.
+            if command -v objdump >/dev/null; then
+                locked() { # locked PROGRAM ARGS...: locked instructions PROGRAM itself ran
+                    objdump -d --no-show-raw-insn "$1" | awk '/\tlock / { a = $1; sub(":", "", a); print a }' >"$OUT/lock_addresses.txt"
+                    valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$OUT/callgrind.out" "$@" >/dev/null 2>&1
+                    awk -v bin="$(basename "$1")" -f "$ROOT/scripts/locked.awk" "$OUT/lock_addresses.txt" "$OUT/callgrind.out"
+                }
+                k1=$(locked "$BIN" replay --profile libpatch21 "$SHORT_LOG")
+                k2=$(locked "$BIN" replay --profile libpatch21 "$RSS_LOG")
+                b1=$(locked "$OUT/serde_value_baseline" "$SHORT_LOG")
+                b2=$(locked "$OUT/serde_value_baseline" "$RSS_LOG")
+                printf 'relations\treplay_locked_per_step\tbaseline_locked_per_line\n%s\t%s\t%s\n' "$r" \
+                    $(((k2 - k1) / 5000)) $(((b2 - b1) / 5000)) >"$OUT/locked.tsv"
+                echo "   ${r} relations: $(((k2 - k1) / 5000)) locked instructions per step (baseline: $(((b2 - b1) / 5000)) per line)"
+                rm -f "$OUT/callgrind.out" "$OUT/lock_addresses.txt"
+            fi
         fi
     done
     rm -f "$SHORT_LOG"
@@ -438,8 +455,9 @@ EOF
             awk -F'\t' "$AWKLIB"'
                 FNR == 1 { f++ } f == 1 && $1 == 100 { ri = $2; rd = $3 } f == 2 && FNR == 2 { bi = $2; bd = $3 }
                 END {
-                    printf "\nThe `serde_json::Value` baseline on the same 100-relation lines (`examples/serde_value_baseline.rs`, counted the same way): %s instructions and %s D1 misses per line. The replay executes %.1f × the baseline'"'"'s instructions per step, against the %s × of the wall clock above: the rest of the gap is not work but waiting, for memory (the misses above) and for the atomic reference counts of shared nodes. The baseline reuses the same few hot blocks for every line; a step of the fold allocates the nodes of the paths it changes and frees, a step later, the ones it replaced, which have gone cold by then, and reads the parts of the world it touches, so its misses, not its instructions, grow with the world.\n", c(bi), c(bd), ri / bi, "'"$VS_BASE"'"
-                }' "$OUT/cachegrind.tsv" "$OUT/cachegrind_baseline.tsv"
+                    printf "\nThe `serde_json::Value` baseline on the same 100-relation lines (`examples/serde_value_baseline.rs`, counted the same way): %s instructions and %s D1 misses per line. The replay executes %.1f × the baseline'"'"'s instructions per step, against the %s × of the wall clock above: the rest of the gap is not work but waiting, for memory (the misses above) and for the atomic reference counts of shared nodes%s. The baseline reuses the same few hot blocks for every line; a step of the fold allocates the nodes of the paths it changes and frees, a step later, the ones it replaced, which have gone cold by then, and reads the parts of the world it touches, so its misses, not its instructions, grow with the world.\n", c(bi), c(bd), ri / bi, "'"$VS_BASE"'", locked
+                }' "$OUT/cachegrind.tsv" "$OUT/cachegrind_baseline.tsv" \
+                locked="$(awk -F'\t' 'NR == 2 { printf " (%s locked instructions a step, counted by callgrind at the addresses objdump shows with a lock prefix; the baseline: %s a line)", $2, $3 }' "$OUT/locked.tsv" 2>/dev/null)"
         fi
     fi
     cat <<EOF
