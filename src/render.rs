@@ -529,24 +529,26 @@ fn reference_delete(state: &State) -> Result<PList, PyExc> {
     })
 }
 
-/// One `sources` entry of the charm's loop: `info` → datasource. `like`: see
-/// [`json_data_before`].
+/// One `sources` entry of the charm's loop: `info` → datasource. `json_data`: the
+/// `jsonData` already made for this entry's `extra_fields` ([`Before::JsonData`]).
 fn reference_datasource(
     info: &PyValue,
     configured: &PyValue,
-    like: Option<(&PyValue, &Datasource)>,
+    json_data: Option<&Option<PyValue>>,
 ) -> Result<Datasource, PyExc> {
     let name = py::getitem_str(info, "source_name")?.clone();
     let source_type = py::getitem_str(info, "source_type")?.clone();
     let url = py::getitem_str(info, "url")?.clone();
+    // `info` is a dict from here on (`getitem_str` raised otherwise), so `.get` cannot
+    // raise and the order of the two picks does not matter.
     let pick = |field| -> Result<Option<PyValue>, PyExc> {
         Ok(py::get_str(info, field)?.filter(|v| v.truthy()).cloned())
     };
-    let json_data = pick("extra_fields")?;
     let secure_json_data = pick("secure_extra_fields")?;
-    let json_data = match json_data_before(info, like) {
-        Some(before) => before.clone(),
+    let json_data = match json_data {
+        Some(made) => made.clone(),
         None => {
+            let json_data = pick("extra_fields")?;
             // timeout = source.get("jsonData", {}).get("timeout", 0)
             let timeout = match &json_data {
                 None => PyValue::Int(PyInt::Small(0)),
@@ -570,28 +572,6 @@ fn reference_datasource(
         json_data,
         secure_json_data,
     })
-}
-
-/// The `jsonData` a renderer made before for an entry like `info`, when it is sure to make
-/// the same now. `like` is an entry rendered before under the same configured timeout, and
-/// its datasource; when that entry holds the very `extra_fields` object `info` holds
-/// (the entries of one relation share it), the `jsonData` made from it is this one's
-/// too, timeout raised already. So a host update renders its datasource without building
-/// a `jsonData` dict again.
-fn json_data_before<'a>(
-    info: &PyValue,
-    like: Option<(&PyValue, &'a Datasource)>,
-) -> Option<&'a Option<PyValue>> {
-    let (old, ds) = like?;
-    match (
-        py::get_str(info, "extra_fields"),
-        py::get_str(old, "extra_fields"),
-    ) {
-        (Ok(Some(PyValue::Dict(a))), Ok(Some(PyValue::Dict(b)))) if Arc::ptr_eq(a, b) => {
-            Some(&ds.json_data)
-        }
-        _ => None,
-    }
 }
 
 /// The runs a renderer made from the `sources` document it saw last, under the config it
@@ -679,8 +659,9 @@ fn doc_changes(old: &PDict, new: &PDict) -> Vec<Change> {
 
 /// What was rendered before for `info`, the `i`th item of an entry, when `before` (the
 /// entry's old value and the run rendered from it) corresponds to the run item for item:
-/// the datasource itself when one old item is the very dict `info` is, otherwise the old
-/// `i`th item and its datasource, for [`reference_datasource`] to take what it can.
+/// the datasource itself when one old item is the very dict `info` is, otherwise the
+/// `jsonData` of the old `i`th item when it holds the very `extra_fields` object `info`
+/// holds.
 fn rendered_before<'a>(
     before: Option<&'a (Arc<PyValue>, Segment)>,
     i: usize,
@@ -704,24 +685,39 @@ fn rendered_before<'a>(
         .or_else(|| (0..old_items.len()).find(same))
     {
         Some(j) => Before::Same(seg.items()[j].clone()),
-        None => old_items
-            .get(i)
-            .map_or(Before::Nothing, |o| Before::Like(o, &seg.items()[i])),
+        None => {
+            let extra = |v: &PyValue| match v {
+                PyValue::Dict(d) => match d.get(&py::StrKey("extra_fields")) {
+                    Some(PyValue::Dict(e)) => Some(Arc::as_ptr(e)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match (old_items.get(i).and_then(extra), extra(info)) {
+                (Some(a), Some(b)) if a == b => Before::JsonData(&seg.items()[i].json_data),
+                _ => Before::Nothing,
+            }
+        }
     }
 }
 
 /// See [`rendered_before`].
 enum Before<'a> {
     Nothing,
+    /// The datasource rendered from this very entry dict.
     Same(Arc<Datasource>),
-    Like(&'a PyValue, &'a Datasource),
+    /// The `jsonData` made, under the same configured timeout (the memo's runs are dropped
+    /// when the config changes), from this entry's very `extra_fields` object (the entries
+    /// of one relation share it): this entry's is the same, timeout raised already, so a
+    /// host update builds no `jsonData` dict again.
+    JsonData(&'a Option<PyValue>),
 }
 
 impl<'a> Before<'a> {
-    /// The entry and datasource a datasource made anew may take from ([`json_data_before`]).
-    fn like(self) -> Option<(&'a PyValue, &'a Datasource)> {
+    /// The `jsonData` a datasource made anew takes as it is.
+    fn json_data(self) -> Option<&'a Option<PyValue>> {
         match self {
-            Before::Like(old, ds) => Some((old, ds)),
+            Before::JsonData(j) => Some(j),
             _ => None,
         }
     }
@@ -771,7 +767,7 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
                 .map(
                     |(i, info)| match rendered_before(before.as_ref(), i, info) {
                         Before::Same(ds) => Ok(ds),
-                        b => reference_datasource(info, &configured, b.like()).map(Arc::new),
+                        b => reference_datasource(info, &configured, b.json_data()).map(Arc::new),
                     },
                 )
                 .collect::<Result<Vec<_>, _>>();
@@ -815,10 +811,11 @@ fn verified_timeout(state: &State) -> PyValue {
 }
 
 /// One peer `sources` entry as the `verified` renderer accepts it, or `None` to skip it.
+/// `json_data`: as for [`reference_datasource`].
 fn verified_datasource(
     info: &PyValue,
     configured: &PyValue,
-    like: Option<(&PyValue, &Datasource)>,
+    json_data: Option<&Option<PyValue>>,
 ) -> Option<Datasource> {
     let PyValue::Dict(d) = info else { return None };
     let text = |k: &str| match d.get(&py::StrKey(k)) {
@@ -838,22 +835,13 @@ fn verified_datasource(
         }
         u => u,
     };
-    let mut json_data = object("extra_fields").ok()?;
     let secure_json_data = object("secure_extra_fields").ok()?;
-    if let Some(before) = json_data_before(info, like) {
-        json_data = before.clone();
-    } else {
-        let timeout = match &json_data {
-            Some(PyValue::Dict(j)) => j.get(&py::StrKey("timeout")).cloned(),
-            _ => None,
-        };
-        let timeout = timeout
-            .and_then(|t| py::py_int(&t).ok())
-            .unwrap_or(PyInt::Small(0));
-        if int_lt(&timeout, configured).unwrap_or(false) {
-            json_data = Some(raise_timeout(json_data, configured));
-        }
-    }
+    // A `jsonData` made from this very `extra_fields` object was made from a dict, which
+    // `object` takes: only a fresh one can skip the datasource.
+    let json_data = match json_data {
+        Some(made) => made.clone(),
+        None => made_json_data(object("extra_fields").ok()?, configured),
+    };
     Some(Datasource {
         name,
         source_type,
@@ -861,6 +849,23 @@ fn verified_datasource(
         json_data,
         secure_json_data,
     })
+}
+
+/// The `verified` renderer's `jsonData`: `extra_fields` with a lower `timeout` raised to
+/// the configured one.
+fn made_json_data(json_data: Option<PyValue>, configured: &PyValue) -> Option<PyValue> {
+    let timeout = match &json_data {
+        Some(PyValue::Dict(j)) => j.get(&py::StrKey("timeout")).cloned(),
+        _ => None,
+    };
+    let timeout = timeout
+        .and_then(|t| py::py_int(&t).ok())
+        .unwrap_or(PyInt::Small(0));
+    if int_lt(&timeout, configured).unwrap_or(false) {
+        Some(raise_timeout(json_data, configured))
+    } else {
+        json_data
+    }
 }
 
 /// What the incremental `verified` renderer keeps between the renders of one lineage of
@@ -924,7 +929,7 @@ pub fn render_verified_incremental(
                 .filter_map(
                     |(i, info)| match rendered_before(before.as_ref(), i, info) {
                         Before::Same(ds) => Some(ds),
-                        b => verified_datasource(info, &configured, b.like()).map(Arc::new),
+                        b => verified_datasource(info, &configured, b.json_data()).map(Arc::new),
                     },
                 )
                 .collect(),
@@ -1213,16 +1218,22 @@ mod reuse_tests {
         let extra = timeout(300);
         let old = entry("http://a", &extra);
         let first = reference_datasource(&old, &configured, None).unwrap();
-        let same = entry("http://b", &extra);
-        let again = reference_datasource(&same, &configured, Some((&old, &first))).unwrap();
+        let before = (
+            Arc::new(PyValue::List(vec![old])),
+            Segment::new(vec![Arc::new(first.clone())]),
+        );
+        let render = |info: &PyValue| {
+            let b = rendered_before(Some(&before), 0, info);
+            reference_datasource(info, &configured, b.json_data()).unwrap()
+        };
+        let again = render(&entry("http://b", &extra));
         assert_eq!(json_ptr(&again), json_ptr(&first));
-        let equal = entry("http://b", &timeout(300));
-        let own = reference_datasource(&equal, &configured, Some((&old, &first))).unwrap();
+        assert_eq!(again.url.to_json(), serde_json::json!("http://b"));
+        let own = render(&entry("http://b", &timeout(300)));
         assert_ne!(json_ptr(&own), json_ptr(&first));
         assert_eq!(
             own.json_data.unwrap().to_json(),
             serde_json::json!({"timeout": 600})
         );
-        assert_eq!(again.url.to_json(), serde_json::json!("http://b"));
     }
 }
