@@ -282,7 +282,7 @@ impl Timeline {
             outcome: kept.outcome,
             emitted: kept.emitted.to_vec(),
             peer_app_data: after.peer_data().cloned().unwrap_or_default(),
-            datasources: render::render(self.profile, after),
+            datasources: self.rendered_after(n)?,
             violations,
             diagnostics,
         })

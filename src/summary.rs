@@ -281,36 +281,36 @@ impl serde::Serialize for Provisioning<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let r = self.rendered;
-        let datasources = r.datasources.iter().map(|d| {
-            let mut v = d.to_json();
-            if !self.show_secrets {
-                redact_datasource(&mut v);
-            }
-            v
-        });
+        let datasources = || {
+            r.datasources.iter().map(|d| {
+                let mut v = d.to_json();
+                if !self.show_secrets {
+                    redact_datasource(&mut v);
+                }
+                v
+            })
+        };
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("apiVersion", &1)?;
-        m.serialize_entry("datasources", &Each::new(datasources))?;
+        m.serialize_entry("datasources", &Seq(datasources))?;
         m.serialize_entry(
             "deleteDatasources",
-            &Each::new(r.delete.iter().map(crate::render::delete_json)),
+            &Seq(|| r.delete.iter().map(crate::render::delete_json)),
         )?;
         m.end()
     }
 }
 
-/// A sequence serialised from an iterator, which it takes on first use.
-struct Each<I>(std::cell::Cell<Option<I>>);
+/// A sequence serialised from the items its function gives.
+struct Seq<F>(F);
 
-impl<I> Each<I> {
-    fn new(items: I) -> Self {
-        Each(std::cell::Cell::new(Some(items)))
-    }
-}
-
-impl<I: Iterator<Item = serde_json::Value>> serde::Serialize for Each<I> {
+impl<F, I> serde::Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = serde_json::Value>,
+{
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.take().into_iter().flatten())
+        s.collect_seq((self.0)())
     }
 }
 
