@@ -293,14 +293,23 @@ pub const MAX_PENDING: usize = 1024;
 /// of copying the path to that relation; then it holds the map again
 /// ([`RelationsSeen::hold`]). The results are brought up to date from the pending
 /// relations and whatever the held map says changed since ([`RelationsSeen::changes`]).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct RelationsSeen {
-    map: OrdMap<u64, Arc<Relation>>,
+    /// The map held; `None` between `release` and `hold`.
+    map: Option<OrdMap<u64, Arc<Relation>>>,
     /// Relations that may differ between `map` and the map the results are for; no
     /// duplicates; at most [`MAX_PENDING`].
     pending: Vec<u64>,
-    /// Between `release` and `hold`: `map` is empty and stands for nothing.
-    released: bool,
+}
+
+impl Default for RelationsSeen {
+    /// Results for no relations.
+    fn default() -> Self {
+        RelationsSeen {
+            map: Some(OrdMap::new()),
+            pending: Vec::new(),
+        }
+    }
 }
 
 /// What [`RelationsSeen::release`] did.
@@ -327,7 +336,7 @@ impl RelationsSeen {
         let Some(id) = touched else {
             return Release::Kept;
         };
-        if self.released || !self.map.ptr_eq(before) {
+        if !self.map.as_ref().is_some_and(|m| m.ptr_eq(before)) {
             return Release::Kept;
         }
         if !self.pending.contains(&id) {
@@ -336,16 +345,14 @@ impl RelationsSeen {
             }
             self.pending.push(id);
         }
-        self.map = OrdMap::new();
-        self.released = true;
+        self.map = None;
         Release::Released
     }
 
     /// Hold `now` again after a [`RelationsSeen::release`]: the step's world update is done.
     pub fn hold(&mut self, now: &OrdMap<u64, Arc<Relation>>) {
-        if self.released {
-            self.map = now.clone();
-            self.released = false;
+        if self.map.is_none() {
+            self.map = Some(now.clone());
         }
     }
 
@@ -358,11 +365,11 @@ impl RelationsSeen {
         hint: RelationsHint,
         had: impl Fn(u64) -> bool,
     ) -> Vec<(u64, Option<Arc<Relation>>)> {
-        assert!(
-            !self.released,
-            "a released map is held again before it is read"
-        );
-        let mut changes = changed_relations(&self.map, now, hint);
+        let map = self
+            .map
+            .as_ref()
+            .expect("a released map is held again before it is read");
+        let mut changes = changed_relations(map, now, hint);
         if self.pending.is_empty() {
             return changes;
         }
@@ -382,9 +389,8 @@ impl RelationsSeen {
 
     /// The results are now for `now`.
     pub fn set(&mut self, now: &OrdMap<u64, Arc<Relation>>) {
-        self.map = now.clone();
+        self.map = Some(now.clone());
         self.pending.clear();
-        self.released = false;
     }
 }
 
