@@ -216,7 +216,6 @@ fn deleted(r: &Rendered, name: &PyValue) -> bool {
 /// anew, and the state properties are read from counts; names are listed (a full pass)
 /// only when a count says a violation holds.
 pub fn check(view: &StepView) -> Vec<Violation> {
-    use imbl::ordmap::DiffItem;
     let mut out = Vec::new();
     let mut add = |invariant, names: Vec<PyValue>| out.push(Violation { invariant, names });
 
@@ -235,15 +234,8 @@ pub fn check(view: &StepView) -> Vec<Violation> {
             };
         if !std::sync::Arc::ptr_eq(before, after) && vanished() {
             let mut stale = Vec::new();
-            for d in before
-                .datasources
-                .segments()
-                .diff(after.datasources.segments())
-            {
-                let gone = match d {
-                    DiffItem::Remove(_, seg) | DiffItem::Update { old: (_, seg), .. } => seg,
-                    DiffItem::Add(..) => continue,
-                };
+            for (gone, _) in after.datasources.changes_since(&before.datasources) {
+                let Some(gone) = gone else { continue };
                 stale.extend(
                     gone.items()
                         .iter()

@@ -7,7 +7,7 @@
 //! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
 //! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
 //! When that code raises, the render fails with the Python exception it raises.
-use crate::peer::{Doc, EditLog, PDict, PList, Pos};
+use crate::peer::{Doc, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::Profile;
 use crate::world::State;
@@ -141,8 +141,44 @@ impl PartialEq for Segment {
 pub struct DatasourceList {
     segs: OrdMap<Pos, Segment>,
     len: usize,
-    /// The runs written since `begin_edit` (see [`crate::peer::EditLog`]).
-    log: Option<Arc<EditLog<Segment>>>,
+    /// Names these very runs (set by `seal`, cleared by every write), so that a later list
+    /// can tell it was written from them (see [`UndoLog`]).
+    stamp: Option<Stamp>,
+    /// The writes since the last `seal`ed content, with the runs they replaced.
+    log: Option<Arc<UndoLog>>,
+    /// The runs were let go of (`release`): only the stamp is left, for `changes_since`.
+    released: bool,
+}
+
+/// An identity for the content of a [`DatasourceList`] at one moment. Held by the list and
+/// by every log written from it, so it is never freed and reused while anyone compares
+/// with it.
+#[derive(Clone)]
+struct Stamp(Arc<()>);
+
+impl Stamp {
+    fn new() -> Stamp {
+        Stamp(Arc::new(()))
+    }
+
+    fn is(&self, other: Option<&Stamp>) -> bool {
+        other.is_some_and(|o| Arc::ptr_eq(&self.0, &o.0))
+    }
+}
+
+/// What a [`DatasourceList`] became since the content stamped `from`: each position written
+/// with the run it held before its first write (in the order written). The old runs are
+/// here, so a reader finds the changes without the old list's runs (they may have been
+/// released, and the map was then changed in place instead of path by path).
+#[derive(Clone)]
+struct UndoLog {
+    from: Stamp,
+    old: Vec<(Pos, Option<Segment>)>,
+}
+
+impl UndoLog {
+    /// Writes a log may hold beyond the number of runs.
+    const SLACK: usize = 64;
 }
 
 impl std::fmt::Debug for DatasourceList {
@@ -163,42 +199,102 @@ impl DatasourceList {
         self.put(pos, Some(Segment::new(items)));
     }
 
+    /// Log the writes from now on, from the content last sealed; a list written since its
+    /// last seal (a render that failed) goes on with the log it has, whose writes still
+    /// count from that content, until the log holds more runs than the list (then it is
+    /// dropped, bounding what it keeps, and older lists are diffed instead).
     fn begin_edit(&mut self) {
-        EditLog::begin(&mut self.log, &self.segs);
+        match self.stamp.take() {
+            Some(from) => {
+                self.log = Some(Arc::new(UndoLog {
+                    from,
+                    old: Vec::new(),
+                }))
+            }
+            None => {
+                if self
+                    .log
+                    .as_ref()
+                    .is_some_and(|l| l.old.len() > self.segs.len() + UndoLog::SLACK)
+                {
+                    self.log = None;
+                }
+            }
+        }
     }
 
-    /// The runs where `self` and `older` may differ, as (old, new) pairs: lookups when
-    /// `self` was logged from `older`, a diff otherwise.
-    fn changes_since<'a>(
+    /// Stamp the content as it is now (before handing out a copy that a later list may be
+    /// compared with).
+    fn seal(&mut self) {
+        if self.stamp.is_none() {
+            self.stamp = Some(Stamp::new());
+        }
+    }
+
+    /// Whether `self` is `older` or was written from it with every write logged.
+    fn logged_from(&self, older: &DatasourceList) -> bool {
+        self.log
+            .as_ref()
+            .is_some_and(|l| l.from.is(older.stamp.as_ref()))
+    }
+
+    /// Let go of the runs, keeping only what [`DatasourceList::changes_since`] needs of a
+    /// list that a later one was logged from: the owner of a later list then holds the only
+    /// reference to the runs and changes them in place.
+    fn release(&mut self) {
+        self.segs = OrdMap::new();
+        self.len = 0;
+        self.released = true;
+    }
+
+    /// The runs where `self` and `older` may differ, as (old, new) pairs: from the log when
+    /// `self` was logged from `older` (`older`'s runs are not read), a diff otherwise.
+    pub fn changes_since<'a>(
         &'a self,
         older: &'a DatasourceList,
     ) -> Vec<(Option<&'a Segment>, Option<&'a Segment>)> {
         use imbl::ordmap::DiffItem;
-        match EditLog::since(&self.log, &self.segs, &older.segs) {
-            Some(at) => at
+        let same = self
+            .stamp
+            .as_ref()
+            .is_some_and(|s| s.is(older.stamp.as_ref()));
+        if same || (!older.released && self.segs.ptr_eq(&older.segs)) {
+            return Vec::new();
+        }
+        if let Some(log) = self.log.as_ref().filter(|_| self.logged_from(older)) {
+            // The first write of each position holds the run it had in `older`.
+            let mut first: Vec<&(Pos, Option<Segment>)> = log.old.iter().collect();
+            first.sort_by_key(|(p, _)| *p); // stable: the first write stays first
+            first.dedup_by_key(|(p, _)| *p);
+            return first
                 .into_iter()
-                .map(|p| (older.segs.get(&p), self.segs.get(&p)))
+                .map(|(p, old)| (old.as_ref(), self.segs.get(p)))
                 .filter(|(a, b)| match (a, b) {
                     (Some(a), Some(b)) => a != b,
                     (None, None) => false,
                     _ => true,
                 })
-                .collect(),
-            None => older
-                .segs
-                .diff(&self.segs)
-                .map(|d| match d {
-                    DiffItem::Add(_, s) => (None, Some(s)),
-                    DiffItem::Remove(_, s) => (Some(s), None),
-                    DiffItem::Update { old, new } => (Some(old.1), Some(new.1)),
-                })
-                .collect(),
+                .collect();
         }
+        assert!(
+            !older.released && !self.released,
+            "a released list of runs is only compared with a list logged from it"
+        );
+        older
+            .segs
+            .diff(&self.segs)
+            .map(|d| match d {
+                DiffItem::Add(_, s) => (None, Some(s)),
+                DiffItem::Remove(_, s) => (Some(s), None),
+                DiffItem::Update { old, new } => (Some(old.1), Some(new.1)),
+            })
+            .collect()
     }
 
     /// Write the run at `pos` (an empty run or `None` removes it): one walk of the map.
     fn put(&mut self, pos: Pos, seg: Option<Segment>) {
-        EditLog::note(&mut self.log, pos);
+        debug_assert!(!self.released, "write to released runs");
+        self.stamp = None;
         let old = match seg.filter(|s| !s.items().is_empty()) {
             Some(seg) => {
                 self.len += seg.items().len();
@@ -206,8 +302,11 @@ impl DatasourceList {
             }
             None => self.segs.remove(&pos),
         };
-        if let Some(old) = old {
+        if let Some(old) = &old {
             self.len -= old.items().len();
+        }
+        if let Some(log) = &mut self.log {
+            Arc::make_mut(log).old.push((pos, old));
         }
     }
 
@@ -220,14 +319,10 @@ impl DatasourceList {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Datasource> {
+        debug_assert!(!self.released, "iteration over released runs");
         self.segs
             .values()
             .flat_map(|s| s.items().iter().map(|d| &**d))
-    }
-
-    /// The runs by position (for diffs between renders).
-    pub fn segments(&self) -> &OrdMap<Pos, Segment> {
-        &self.segs
     }
 }
 
@@ -610,20 +705,36 @@ pub struct RenderMemo {
     /// Entries whose `list()` raises, and entries one of whose items raises.
     list_failing: OrdMap<Pos, PyExc>,
     info_failing: OrdMap<Pos, PyExc>,
-    /// The last successful render (the base its aggregates are brought over from).
-    last: Option<Arc<Rendered>>,
+    /// The last successful render (the base its aggregates are brought over from) while
+    /// the caller's render before is a failure; when that one succeeded, it is the base
+    /// and the memo holds no second reference to it.
+    last_ok: Option<Arc<Rendered>>,
 }
 
 /// [`render`], reusing what `memo` kept from the render before: for `libpatch21`, only the
 /// `sources` entries that changed are rendered again, and the invariants' aggregates are
 /// brought over. Gives exactly what [`render`] gives (tests/incremental.rs).
-pub fn render_incremental(profile: Profile, state: &State, memo: &mut RenderMemo) -> RenderResult {
+///
+/// `before` is what the previous call with this memo returned (or what the caller reused
+/// in its place). When the caller holds the only reference to it, its runs are let go of
+/// (it keeps its aggregates and deletions, and [`DatasourceList::changes_since`] still
+/// answers for it from the new render's log): the memo's runs are then changed in place
+/// instead of path by path, and the old paths are not freed a step later. Such a `before`
+/// can no longer be iterated; it is meant for the invariant checks of this step only.
+pub fn render_incremental(
+    profile: Profile,
+    state: &State,
+    memo: &mut RenderMemo,
+    before: &mut RenderResult,
+) -> RenderResult {
     let r = match profile {
-        Profile::Libpatch21 => render_reference_incremental(state, memo),
+        Profile::Libpatch21 => render_reference_incremental(state, memo, before),
         Profile::Verified => Ok(Arc::new(render_verified(state))),
     };
-    if let Ok(r) = &r {
-        memo.last = Some(r.clone());
+    match (&r, &*before) {
+        (Ok(_), _) => memo.last_ok = None,
+        (Err(_), Ok(b)) => memo.last_ok = Some(b.clone()),
+        (Err(_), Err(_)) => {}
     }
     r
 }
@@ -723,7 +834,11 @@ impl<'a> Before<'a> {
     }
 }
 
-fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderResult {
+fn render_reference_incremental(
+    state: &State,
+    memo: &mut RenderMemo,
+    before: &mut RenderResult,
+) -> RenderResult {
     let empty = PDict::default();
     let doc = match state.peer_value("sources") {
         None => &empty,
@@ -735,9 +850,18 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
     if !memo.runs.keep_if_config(state) {
         memo.list_failing = OrdMap::new();
         memo.info_failing = OrdMap::new();
+        // The runs start over, unlogged: a base kept from before could only be diffed with
+        // them, and may have been released. Without one, the aggregates start over too.
+        memo.last_ok = None;
     }
     let configured = configured_timeout(state);
     memo.runs.ok.begin_edit();
+    if let Ok(b) = before {
+        memo.last_ok = None;
+        if let Some(b) = Arc::get_mut(b).filter(|b| memo.runs.ok.logged_from(&b.datasources)) {
+            b.datasources.release();
+        }
+    }
     for (pos, old, value) in doc_changes(&memo.runs.doc, doc) {
         // The datasources this entry rendered before, item for item, to reuse for the
         // items (shared dicts) that did not change.
@@ -793,11 +917,18 @@ fn render_reference_incremental(state: &State, memo: &mut RenderMemo) -> RenderR
         return Err(*e);
     }
     let delete = reference_delete(state)?;
+    memo.runs.ok.seal();
+    // A released base is usable while the runs are logged from it (its runs are gone).
+    let base = match &*before {
+        Ok(b) => Some(&**b),
+        Err(_) => memo.last_ok.as_deref(),
+    }
+    .filter(|b| !b.datasources.released || memo.runs.ok.logged_from(&b.datasources));
     Ok(Arc::new(Rendered::new(
         memo.runs.ok.clone(),
         delete,
         false,
-        memo.last.as_deref(),
+        base,
     )))
 }
 
@@ -939,6 +1070,7 @@ pub fn render_verified_incremental(
         memo.runs.ok.put(pos, Some(Segment::after(items, prev)));
     }
     memo.runs.doc = doc;
+    memo.runs.ok.seal();
     let r1 = Arc::new(Rendered::new(
         memo.runs.ok.clone(),
         peer_delete.clone(),
@@ -1235,5 +1367,99 @@ mod reuse_tests {
             own.json_data.unwrap().to_json(),
             serde_json::json!({"timeout": 600})
         );
+    }
+}
+
+#[cfg(test)]
+mod undo_log_tests {
+    use super::*;
+
+    fn run(name: &str) -> Option<Segment> {
+        Some(Segment::new(vec![Arc::new(Datasource {
+            name: PyValue::Str(name.into()),
+            source_type: PyValue::Str("prometheus".into()),
+            url: PyValue::Str("http://h".into()),
+            json_data: None,
+            secure_json_data: None,
+        })]))
+    }
+
+    /// (position, old first name, new first name) of each change.
+    fn names(
+        changes: &[(Option<&Segment>, Option<&Segment>)],
+    ) -> Vec<(Option<String>, Option<String>)> {
+        let first = |s: Option<&Segment>| s.map(|s| format!("{:?}", s.items()[0].name));
+        changes
+            .iter()
+            .map(|(a, b)| (first(*a), first(*b)))
+            .collect()
+    }
+
+    /// The log gives what a diff gives, and still does once the old list is released.
+    #[test]
+    fn logged_changes_are_the_diff_and_survive_release() {
+        let mut list = DatasourceList::default();
+        for (p, n) in [(1, "a"), (2, "b"), (4, "d")] {
+            list.put(p, run(n));
+        }
+        list.seal();
+        let mut old = list.clone();
+        list.begin_edit();
+        list.put(1, run("a2")); // replaced twice: the old run is the first one
+        list.put(2, None);
+        list.put(1, run("a3"));
+        list.put(3, run("c"));
+        // Another edit before the next seal (a failed render) goes on with the same log.
+        list.begin_edit();
+        list.put(4, run("d2"));
+        list.put(5, run("e"));
+        list.put(5, None);
+        list.seal();
+        let mut unlogged = list.clone();
+        unlogged.log = None;
+        let diffed = names(&unlogged.changes_since(&old));
+        assert_eq!(diffed.len(), 4, "{diffed:?}");
+        assert_eq!(names(&list.changes_since(&old)), diffed);
+        assert!(list.logged_from(&old));
+        old.release();
+        assert_eq!(names(&list.changes_since(&old)), diffed);
+        // A list stamped from other content is not taken for `old`.
+        let other = DatasourceList::from_vec(Vec::new());
+        assert!(!list.logged_from(&other));
+        // The same content sealed once has no changes.
+        assert!(list.changes_since(&list.clone()).is_empty());
+    }
+
+    /// A write after sealing makes the content a new one: a copy taken at the seal is not
+    /// what the next log starts from, and a log that outgrows the runs is dropped.
+    #[test]
+    fn a_write_clears_the_stamp_and_long_logs_are_dropped() {
+        let mut list = DatasourceList::default();
+        list.put(1, run("a"));
+        list.seal();
+        let first = list.clone();
+        list.begin_edit();
+        list.put(2, run("b"));
+        list.seal();
+        let second = list.clone();
+        list.put(3, run("c")); // no begin_edit: still the log from `first`
+        list.begin_edit();
+        assert!(list.logged_from(&first));
+        assert!(!list.logged_from(&second));
+        list.put(1, None);
+        let mut unlogged = list.clone();
+        unlogged.log = None;
+        for older in [&first, &second] {
+            assert_eq!(
+                names(&list.changes_since(older)),
+                names(&unlogged.changes_since(older))
+            );
+        }
+        for i in 0..=UndoLog::SLACK + 2 {
+            list.begin_edit();
+            list.put(10, run(&format!("x{i}")));
+        }
+        assert!(list.log.is_none(), "the log outgrew the runs and was kept");
+        assert!(!list.logged_from(&first));
     }
 }

@@ -75,7 +75,14 @@ impl Replay {
             Some(r) => r,
             None if self.exact => render::render(self.profile, &after),
             None if after.renders_like(&self.state) => self.rendered.clone(),
-            None => render::render_incremental(self.profile, &after, &mut self.render_memo),
+            // May release the runs of `self.rendered` (see `render_incremental`): it is
+            // only read by the checks below, then replaced.
+            None => render::render_incremental(
+                self.profile,
+                &after,
+                &mut self.render_memo,
+                &mut self.rendered,
+            ),
         };
         let violations = invariants::check(&StepView {
             entry,

@@ -175,3 +175,57 @@ fn relation_ids_past_the_canonical_range_fold_the_same() {
     want.sort();
     assert_eq!(keys, want);
 }
+
+/// A follower renders what the leader wrote: a render that fails (an entry `list()`
+/// cannot convert) between two that succeed, while the same entries change. The
+/// incremental render lets go of the render before it and rewrites its runs in place; across
+/// the failure its log of changes must still start from the last render that succeeded.
+#[test]
+fn a_failed_render_between_changes_folds_the_same() {
+    let entry = |name: &str, url: &str| serde_json::json!({"source_name": name, "source_type": "prometheus", "url": url});
+    let peer = |sources: serde_json::Value, delete: serde_json::Value| {
+        serde_json::json!({
+            "hook": "grafana-relation-changed", "relation": "grafana", "relation_id": 0,
+            "remote_app": "grafana", "unit": "grafana/1", "leader": false,
+            "app_data": {"sources": sources.to_string(), "sources_to_delete": delete.to_string()},
+        })
+        .to_string()
+    };
+    let a = |n: &str| entry(n, &format!("http://{n}"));
+    let lines = [
+        peer(
+            serde_json::json!({"1": [a("one")], "2": [a("two")], "3": [a("three")]}),
+            serde_json::json!([]),
+        ),
+        // Entry 1 changes, entry 2 cannot be listed: the render fails.
+        peer(
+            serde_json::json!({"1": [a("one-b")], "2": 5, "3": [a("three")]}),
+            serde_json::json!([]),
+        ),
+        // Entry 1 changes again and 3 goes (stale unless deleted): the render succeeds.
+        peer(
+            serde_json::json!({"1": [a("one-c")], "2": [a("two")]}),
+            serde_json::json!(["one-b"]),
+        ),
+        peer(
+            serde_json::json!({"1": [a("one-c")]}),
+            serde_json::json!([]),
+        ),
+    ];
+    let entries = parse_str(&lines.join("\n")).unwrap();
+    for profile in Profile::ALL {
+        if let Some(d) = first_difference(profile, &entries) {
+            panic!("{d}");
+        }
+    }
+    // The fold reads something: the second render fails, the third reports the stale names.
+    let peer_at_start = PeerAtStart::from_hooks(entries.iter().map(|e| &*e.hook.name));
+    let mut replay = Replay::new(Profile::Libpatch21, peer_at_start);
+    let reports: Vec<_> = entries.iter().map(|e| replay.step(e)).collect();
+    assert!(reports[1].datasources.is_err());
+    assert!(reports[2].datasources.is_ok());
+    assert!(reports[3]
+        .violations
+        .iter()
+        .any(|v| v.invariant.name() == "stale-datasource"));
+}
