@@ -265,6 +265,7 @@ pub fn explore(opts: &Options) -> Summary {
                     summary.memo_hits = memos.iter().map(|m| m.hits).sum();
                     summary.memo_misses = memos.iter().map(|m| m.misses).sum();
                     summary.elapsed = start.elapsed();
+                    let_go(memos);
                     return summary;
                 }
                 if seen.insert(succ.fingerprint) {
@@ -289,7 +290,18 @@ pub fn explore(opts: &Options) -> Summary {
     summary.memo_hits = memos.iter().map(|m| m.hits).sum();
     summary.memo_misses = memos.iter().map(|m| m.misses).sum();
     summary.elapsed = start.elapsed();
+    let_go((memos, frontier));
     summary
+}
+
+/// Drop `t` on a thread of its own: the memos are most of an exploration's memory, and
+/// freeing them node by node took a third of the wait at depth 6 (1.5 s after 2.7 s of
+/// exploring); the summary need not wait for it, and a process that exits does not. Dropped
+/// here when no thread can be started.
+fn let_go<T: Send + 'static>(t: T) {
+    let _ = std::thread::Builder::new()
+        .name("explore-drop".into())
+        .spawn(move || drop(t));
 }
 
 /// Replay `actions` and cut out the first step that `target` counts as a violation:
