@@ -424,8 +424,18 @@ impl Aggregates {
         use imbl::ordmap::DiffItem;
         let empty = Rendered::default();
         let prev = prev.unwrap_or(&empty);
-        let mut agg = prev.agg.clone();
-        agg.from = prev.agg.names.clone();
+        let p = &prev.agg;
+        let mut agg = Aggregates {
+            names: p.names.clone(),
+            odd_names: p.odd_names,
+            dups: p.dups,
+            overlap: p.overlap,
+            bad_urls: p.bad_urls,
+            dollars: p.dollars,
+            // Set below; the render before's list is not copied to be thrown away.
+            touched: Vec::new(),
+            from: p.names.clone(),
+        };
         // Names whose provisioned count or deletion presence crossed zero.
         let mut touched: Vec<Arc<str>> = Vec::new();
         // Net change of each name's count over the runs that differ: a run rendered again
