@@ -277,21 +277,17 @@ impl DeriveCache {
         // name map is then not touched at all.
         let mut delta = Delta::default();
         for (id, rel) in changes {
-            let old = self.results.remove(&id);
-            if let Some(old) = &old {
-                match &old.result {
-                    RelResult::Raises(_) => {
-                        self.raising.remove(&id);
-                    }
-                    RelResult::Falsy => {}
-                    RelResult::Hosts { .. } => self.truthy -= 1,
-                }
-            }
             let Some(rel) = rel else {
+                let old = self.results.remove(&id);
+                unrecord(&mut self.raising, &mut self.truthy, id, old.as_deref());
                 delta.replace(names_of(old.as_deref()), &[]);
                 self.doc.set_canonical(id, None);
                 continue;
             };
+            // A relation derived again is rewritten where it stands: one walk of the map.
+            let slot = self.results.get_mut(&id);
+            let old = slot.as_deref().cloned();
+            unrecord(&mut self.raising, &mut self.truthy, id, old.as_deref());
             let derived = derive(&rel, old.as_deref());
             let result = &derived.result;
             match result {
@@ -307,7 +303,12 @@ impl DeriveCache {
                 _ => None,
             };
             self.doc.set_canonical(id, entry);
-            self.results.insert(id, Arc::new(derived));
+            match slot {
+                Some(slot) => *slot = Arc::new(derived),
+                None => {
+                    self.results.insert(id, Arc::new(derived));
+                }
+            }
         }
         let risen = delta
             .apply(&mut self.names)
@@ -317,6 +318,17 @@ impl DeriveCache {
             .collect();
         self.seen.set(rels);
         risen
+    }
+}
+
+/// Take a relation's old result out of the counts kept beside the results.
+fn unrecord(raising: &mut OrdSet<u64>, truthy: &mut usize, id: u64, old: Option<&Derived>) {
+    match old.map(|o| &o.result) {
+        Some(RelResult::Raises(_)) => {
+            raising.remove(&id);
+        }
+        Some(RelResult::Hosts { .. }) => *truthy -= 1,
+        Some(RelResult::Falsy) | None => {}
     }
 }
 
