@@ -325,50 +325,125 @@ pub struct PDict {
     entries: OrdMap<Pos, Slot>,
     /// Keys not at their canonical position, with the position they are at.
     moved: OrdMap<Arc<str>, Pos>,
-    /// The positions written since [`PDict::begin_edit`], and the entries before.
-    log: Option<Arc<EditLog<Slot>>>,
+    /// The writes since a sealed content (see [`Edits`]).
+    edits: Edits<Slot>,
 }
 
-/// What a persistent map became since a snapshot of it: the snapshot, and the keys written
-/// since. Lets a reader that holds the snapshot find the changes by lookups instead of a
-/// diff of the two maps (which visits the boundary nodes of every shared subtree).
+/// An identity for the content of a persistent map at one moment. Held by the map and by
+/// every log written from it, so it is never freed and reused while anyone compares with
+/// it.
 #[derive(Clone)]
-pub struct EditLog<V: Clone> {
-    pub base: OrdMap<Pos, V>,
-    pub positions: Vec<Pos>,
+struct Stamp(Arc<()>);
+
+impl Stamp {
+    fn is(&self, other: Option<&Stamp>) -> bool {
+        other.is_some_and(|o| Arc::ptr_eq(&self.0, &o.0))
+    }
 }
 
-impl<V: Clone> EditLog<V> {
-    /// Start logging the writes to `map`, from a snapshot of it now.
-    pub fn begin(log: &mut Option<Arc<EditLog<V>>>, map: &OrdMap<Pos, V>) {
-        *log = Some(Arc::new(EditLog {
-            base: map.clone(),
-            positions: Vec::new(),
-        }));
-    }
+/// What a persistent map (`OrdMap<Pos, V>`) became since a content it was stamped with:
+/// each position written, with the value it held before its first write. The old values
+/// are here, so a reader finds the changes by lookups, without the older map: that one may
+/// have been let go of, and the map then changed in place instead of path by path.
+///
+/// The map's owner calls [`Edits::note`] on every write, [`Edits::seal`] before handing
+/// out a copy that a later version may be compared with, and [`Edits::begin`] where a new
+/// batch of writes starts.
+#[derive(Clone)]
+pub struct Edits<V: Clone> {
+    /// Names the current content (set by `seal`, cleared by every write).
+    stamp: Option<Stamp>,
+    log: Option<Arc<UndoLog<V>>>,
+}
 
-    /// Note a write at `pos`.
-    pub fn note(log: &mut Option<Arc<EditLog<V>>>, pos: Pos) {
-        if let Some(log) = log {
-            Arc::make_mut(log).positions.push(pos);
+impl<V: Clone> Default for Edits<V> {
+    fn default() -> Self {
+        Edits {
+            stamp: None,
+            log: None,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct UndoLog<V: Clone> {
+    from: Stamp,
+    old: Vec<(Pos, Option<V>)>,
+}
+
+impl<V: Clone> Edits<V> {
+    /// Writes a log may hold beyond the size of the map before it is dropped.
+    const SLACK: usize = 64;
+
+    /// Log the writes from now on, from the content last sealed. A map written since its
+    /// last seal goes on with the log it has (its writes still count from that content),
+    /// until the log holds more writes than the map has entries (`len`) and some: then it
+    /// is dropped, bounding what it keeps, and older versions are diffed instead.
+    pub fn begin(&mut self, len: usize) {
+        match self.stamp.take() {
+            Some(from) => {
+                self.log = Some(Arc::new(UndoLog {
+                    from,
+                    old: Vec::new(),
+                }))
+            }
+            None => {
+                if self
+                    .log
+                    .as_ref()
+                    .is_some_and(|l| l.old.len() > len + Self::SLACK)
+                {
+                    self.log = None;
+                }
+            }
         }
     }
 
-    /// The positions where `now` may differ from `older`, sorted and distinct, when `now`
-    /// is `older` or was logged from it; `None` when that is unknown (diff instead).
-    pub fn since(
-        log: &Option<Arc<EditLog<V>>>,
-        now: &OrdMap<Pos, V>,
-        older: &OrdMap<Pos, V>,
-    ) -> Option<Vec<Pos>> {
-        if now.ptr_eq(older) {
+    /// Stamp the content as it is now.
+    pub fn seal(&mut self) {
+        if self.stamp.is_none() {
+            self.stamp = Some(Stamp(Arc::new(())));
+        }
+    }
+
+    /// Note a write at `pos`, which held `old`.
+    pub fn note(&mut self, pos: Pos, old: Option<V>) {
+        self.stamp = None;
+        if let Some(log) = &mut self.log {
+            Arc::make_mut(log).old.push((pos, old));
+        }
+    }
+
+    /// Whether the content is the one `older` was sealed with.
+    pub fn same(&self, older: &Edits<V>) -> bool {
+        self.stamp
+            .as_ref()
+            .is_some_and(|s| s.is(older.stamp.as_ref()))
+    }
+
+    /// Whether every write since the content `older` was sealed with is logged here.
+    pub fn logged_from(&self, older: &Edits<V>) -> bool {
+        self.log
+            .as_ref()
+            .is_some_and(|l| l.from.is(older.stamp.as_ref()))
+    }
+
+    /// The positions written since `older`'s content, sorted and distinct, each with the
+    /// value it held there; `None` unless [`Edits::same`] or [`Edits::logged_from`].
+    pub fn since(&self, older: &Edits<V>) -> Option<Vec<(Pos, Option<&V>)>> {
+        if self.same(older) {
             return Some(Vec::new());
         }
-        let log = log.as_ref().filter(|l| l.base.ptr_eq(older))?;
-        let mut at = log.positions.clone();
-        at.sort_unstable();
-        at.dedup();
-        Some(at)
+        let log = self.log.as_ref().filter(|_| self.logged_from(older))?;
+        let mut first: Vec<&(Pos, Option<V>)> = log.old.iter().collect();
+        first.sort_by_key(|(p, _)| *p); // stable: the first write of a position stays first
+        first.dedup_by_key(|(p, _)| *p);
+        Some(first.into_iter().map(|(p, v)| (*p, v.as_ref())).collect())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn has_log(&self) -> bool {
+        self.log.is_some()
     }
 }
 
@@ -406,35 +481,45 @@ impl PDict {
             .map(|s| &s.value)
     }
 
-    /// Log the positions written from now on (see [`EditLog`]).
+    /// Log the writes from now on (see [`Edits::begin`]).
     pub fn begin_edit(&mut self) {
-        EditLog::begin(&mut self.log, &self.entries);
+        self.edits.begin(self.entries.len());
     }
 
-    /// The positions where `self` may differ from `older` (see [`EditLog::since`]).
-    pub fn changes_since(&self, older: &PDict) -> Option<Vec<Pos>> {
-        EditLog::since(&self.log, &self.entries, &older.entries)
+    /// Stamp the content (see [`Edits::seal`]): before storing a copy that a later
+    /// version may be compared with.
+    pub fn seal(&mut self) {
+        self.edits.seal();
+    }
+
+    /// The positions where `self` may differ from `older`, each with `older`'s slot there,
+    /// when `self` is `older` or was logged from it; `None` when that is unknown (diff).
+    pub fn changes_since(&self, older: &PDict) -> Option<Vec<(Pos, Option<&Slot>)>> {
+        if self.entries.ptr_eq(&older.entries) {
+            return Some(Vec::new());
+        }
+        self.edits.since(&older.edits)
     }
 
     /// `d[key] = value`: in place when the key exists, else appended.
     pub fn insert(&mut self, key: Arc<str>, value: Arc<PyValue>) {
         if let Some(p) = self.pos_of(&key) {
             let key = self.entries[&p].key.clone();
-            self.entries.insert(p, Slot { key, value });
-            EditLog::note(&mut self.log, p);
+            let old = self.entries.insert(p, Slot { key, value });
+            self.edits.note(p, old);
             return;
         }
         let last = self.entries.get_max().map(|(p, _)| *p);
         match canonical_pos(&key) {
             Some(id) if last.is_none_or(|l| id > l) => {
-                self.entries.insert(id, Slot { key, value });
-                EditLog::note(&mut self.log, id);
+                let old = self.entries.insert(id, Slot { key, value });
+                self.edits.note(id, old);
             }
             _ => {
                 let p = last.map_or(APPENDED, |l| l.saturating_add(1).max(APPENDED));
                 self.moved.insert(key.clone(), p);
-                self.entries.insert(p, Slot { key, value });
-                EditLog::note(&mut self.log, p);
+                let old = self.entries.insert(p, Slot { key, value });
+                self.edits.note(p, old);
             }
         }
     }
@@ -443,8 +528,10 @@ impl PDict {
     pub fn remove(&mut self, key: &str) -> Option<Arc<PyValue>> {
         let p = self.pos_of(key)?;
         self.moved.remove(key);
-        EditLog::note(&mut self.log, p);
-        self.entries.remove(&p).map(|s| s.value)
+        let old = self.entries.remove(&p);
+        let value = old.as_ref().map(|s| s.value.clone());
+        self.edits.note(p, old);
+        value
     }
 
     /// Set the entry of relation `id` (under its key, the decimal of `id`) at its
@@ -454,19 +541,24 @@ impl PDict {
     pub(crate) fn set_canonical(&mut self, id: u64, value: Option<Arc<PyValue>>) {
         debug_assert!(self.moved.is_empty());
         assert!(placeable(id), "relation {id} has no canonical position");
-        EditLog::note(&mut self.log, id);
         let Some(value) = value else {
-            self.entries.remove(&id);
+            let old = self.entries.remove(&id);
+            self.edits.note(id, old);
             return;
         };
-        match self.entries.get_mut(&id) {
+        let old = match self.entries.get_mut(&id) {
             // An entry written again keeps its key: most steps rewrite one.
-            Some(slot) => slot.value = value,
+            Some(slot) => {
+                let old = slot.clone();
+                slot.value = value;
+                Some(old)
+            }
             None => {
                 let key = Arc::from(id.to_string());
-                self.entries.insert(id, Slot { key, value });
+                self.entries.insert(id, Slot { key, value })
             }
-        }
+        };
+        self.edits.note(id, old);
     }
 }
 

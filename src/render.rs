@@ -7,7 +7,7 @@
 //! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
 //! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
 //! When that code raises, the render fails with the Python exception it raises.
-use crate::peer::{Doc, PDict, PList, Pos};
+use crate::peer::{Doc, Edits, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::Profile;
 use crate::world::State;
@@ -141,44 +141,11 @@ impl PartialEq for Segment {
 pub struct DatasourceList {
     segs: OrdMap<Pos, Segment>,
     len: usize,
-    /// Names these very runs (set by `seal`, cleared by every write), so that a later list
-    /// can tell it was written from them (see [`UndoLog`]).
-    stamp: Option<Stamp>,
-    /// The writes since the last `seal`ed content, with the runs they replaced.
-    log: Option<Arc<UndoLog>>,
+    /// The runs replaced since a sealed content, so that a later list can tell what it
+    /// changed without the older list's runs.
+    edits: Edits<Segment>,
     /// The runs were let go of (`release`): only the stamp is left, for `changes_since`.
     released: bool,
-}
-
-/// An identity for the content of a [`DatasourceList`] at one moment. Held by the list and
-/// by every log written from it, so it is never freed and reused while anyone compares
-/// with it.
-#[derive(Clone)]
-struct Stamp(Arc<()>);
-
-impl Stamp {
-    fn new() -> Stamp {
-        Stamp(Arc::new(()))
-    }
-
-    fn is(&self, other: Option<&Stamp>) -> bool {
-        other.is_some_and(|o| Arc::ptr_eq(&self.0, &o.0))
-    }
-}
-
-/// What a [`DatasourceList`] became since the content stamped `from`: each position written
-/// with the run it held before its first write (in the order written). The old runs are
-/// here, so a reader finds the changes without the old list's runs (they may have been
-/// released, and the map was then changed in place instead of path by path).
-#[derive(Clone)]
-struct UndoLog {
-    from: Stamp,
-    old: Vec<(Pos, Option<Segment>)>,
-}
-
-impl UndoLog {
-    /// Writes a log may hold beyond the number of runs.
-    const SLACK: usize = 64;
 }
 
 impl std::fmt::Debug for DatasourceList {
@@ -199,43 +166,22 @@ impl DatasourceList {
         self.put(pos, Some(Segment::new(items)));
     }
 
-    /// Log the writes from now on, from the content last sealed; a list written since its
-    /// last seal (a render that failed) goes on with the log it has, whose writes still
-    /// count from that content, until the log holds more runs than the list (then it is
-    /// dropped, bounding what it keeps, and older lists are diffed instead).
+    /// Log the writes from now on (see [`Edits::begin`]; a failed render's writes stay in
+    /// the log, which then still starts from the last good render).
     fn begin_edit(&mut self) {
-        match self.stamp.take() {
-            Some(from) => {
-                self.log = Some(Arc::new(UndoLog {
-                    from,
-                    old: Vec::new(),
-                }))
-            }
-            None => {
-                if self
-                    .log
-                    .as_ref()
-                    .is_some_and(|l| l.old.len() > self.segs.len() + UndoLog::SLACK)
-                {
-                    self.log = None;
-                }
-            }
-        }
+        self.edits.begin(self.segs.len());
     }
 
     /// Stamp the content as it is now (before handing out a copy that a later list may be
     /// compared with).
     fn seal(&mut self) {
-        if self.stamp.is_none() {
-            self.stamp = Some(Stamp::new());
-        }
+        self.edits.seal();
     }
 
-    /// Whether `self` is `older` or was written from it with every write logged.
+    /// Whether `self` holds the content of `older`, or was written from it with every
+    /// write logged: `older`'s runs are then never read.
     fn logged_from(&self, older: &DatasourceList) -> bool {
-        self.log
-            .as_ref()
-            .is_some_and(|l| l.from.is(older.stamp.as_ref()))
+        self.edits.same(&older.edits) || self.edits.logged_from(&older.edits)
     }
 
     /// Let go of the runs, keeping only what [`DatasourceList::changes_since`] needs of a
@@ -254,21 +200,13 @@ impl DatasourceList {
         older: &'a DatasourceList,
     ) -> Vec<(Option<&'a Segment>, Option<&'a Segment>)> {
         use imbl::ordmap::DiffItem;
-        let same = self
-            .stamp
-            .as_ref()
-            .is_some_and(|s| s.is(older.stamp.as_ref()));
-        if same || (!older.released && self.segs.ptr_eq(&older.segs)) {
+        if !older.released && self.segs.ptr_eq(&older.segs) {
             return Vec::new();
         }
-        if let Some(log) = self.log.as_ref().filter(|_| self.logged_from(older)) {
-            // The first write of each position holds the run it had in `older`.
-            let mut first: Vec<&(Pos, Option<Segment>)> = log.old.iter().collect();
-            first.sort_by_key(|(p, _)| *p); // stable: the first write stays first
-            first.dedup_by_key(|(p, _)| *p);
-            return first
+        if let Some(at) = self.edits.since(&older.edits) {
+            return at
                 .into_iter()
-                .map(|(p, old)| (old.as_ref(), self.segs.get(p)))
+                .map(|(p, old)| (old, self.segs.get(&p)))
                 .filter(|(a, b)| match (a, b) {
                     (Some(a), Some(b)) => a != b,
                     (None, None) => false,
@@ -294,7 +232,6 @@ impl DatasourceList {
     /// Write the run at `pos` (an empty run or `None` removes it): one walk of the map.
     fn put(&mut self, pos: Pos, seg: Option<Segment>) {
         debug_assert!(!self.released, "write to released runs");
-        self.stamp = None;
         let old = match seg.filter(|s| !s.items().is_empty()) {
             Some(seg) => {
                 self.len += seg.items().len();
@@ -305,9 +242,7 @@ impl DatasourceList {
         if let Some(old) = &old {
             self.len -= old.items().len();
         }
-        if let Some(log) = &mut self.log {
-            Arc::make_mut(log).old.push((pos, old));
-        }
+        self.edits.note(pos, old);
     }
 
     pub fn len(&self) -> usize {
@@ -757,7 +692,7 @@ fn doc_changes(old: &PDict, new: &PDict) -> Vec<Change> {
     if let Some(at) = new.changes_since(old) {
         return at
             .into_iter()
-            .filter_map(|p| match (old.slots().get(&p), new.slots().get(&p)) {
+            .filter_map(|(p, a)| match (a, new.slots().get(&p)) {
                 (None, None) => None,
                 (Some(a), Some(b)) if a == b => None,
                 (a, Some(b)) => Some((p, a.map(|a| a.value.clone()), Some(b.value.clone()))),
@@ -1426,7 +1361,7 @@ mod undo_log_tests {
         list.put(5, None);
         list.seal();
         let mut unlogged = list.clone();
-        unlogged.log = None;
+        unlogged.edits = Edits::default();
         let diffed = names(&unlogged.changes_since(&old));
         assert_eq!(diffed.len(), 4, "{diffed:?}");
         assert_eq!(names(&list.changes_since(&old)), diffed);
@@ -1458,18 +1393,21 @@ mod undo_log_tests {
         assert!(!list.logged_from(&second));
         list.put(1, None);
         let mut unlogged = list.clone();
-        unlogged.log = None;
+        unlogged.edits = Edits::default();
         for older in [&first, &second] {
             assert_eq!(
                 names(&list.changes_since(older)),
                 names(&unlogged.changes_since(older))
             );
         }
-        for i in 0..=UndoLog::SLACK + 2 {
+        for i in 0..=64 + 2 {
             list.begin_edit();
             list.put(10, run(&format!("x{i}")));
         }
-        assert!(list.log.is_none(), "the log outgrew the runs and was kept");
+        assert!(
+            !list.edits.has_log(),
+            "the log outgrew the runs and was kept"
+        );
         assert!(!list.logged_from(&first));
     }
 }

@@ -317,6 +317,8 @@ impl DeriveCache {
             .map(|m| m.name)
             .collect();
         self.seen.set(rels);
+        // The document is stored in the peer databag next: a later one is compared with it.
+        self.doc.seal();
         risen
     }
 }
@@ -619,6 +621,7 @@ fn remove_source_from_datastore(tx: &mut Tx, entry: &Entry) -> Result<bool, PyEx
             }
         }
     }
+    stored_sources.seal();
     tx.set_doc(SOURCES, Doc::Dict(stored_sources));
     Ok(true)
 }

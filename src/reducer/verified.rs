@@ -246,6 +246,8 @@ impl ReconcileCache {
             }
         }
         self.seen.set(rels);
+        // The document may be stored in the peer databag next: later ones compare with it.
+        self.doc.seal();
         Changes {
             entering,
             leaving,
