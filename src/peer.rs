@@ -327,6 +327,8 @@ pub struct PDict {
     moved: OrdMap<Arc<str>, Pos>,
     /// The writes since a sealed content (see [`Edits`]).
     edits: Edits<Slot>,
+    /// The entries were let go of ([`PDict::release`]): only the stamp is left.
+    released: bool,
 }
 
 /// An identity for the content of a persistent map at one moment. Held by the map and by
@@ -495,10 +497,29 @@ impl PDict {
     /// The positions where `self` may differ from `older`, each with `older`'s slot there,
     /// when `self` is `older` or was logged from it; `None` when that is unknown (diff).
     pub fn changes_since(&self, older: &PDict) -> Option<Vec<(Pos, Option<&Slot>)>> {
-        if self.entries.ptr_eq(&older.entries) {
+        if !older.released && self.entries.ptr_eq(&older.entries) {
             return Some(Vec::new());
         }
         self.edits.since(&older.edits)
+    }
+
+    /// Let go of the entries, keeping the stamp: a snapshot kept only to ask a later
+    /// document what changed since ([`PDict::changes_since`]), which then holds no node of
+    /// it, so its writer changes it in place. Reads of a released document find nothing.
+    pub fn release(&mut self) {
+        self.entries = OrdMap::new();
+        self.moved = OrdMap::new();
+        self.released = true;
+    }
+
+    /// Whether both hold the content one seal stamped (equal, and sealed).
+    pub fn is_same_sealed(&self, other: &PDict) -> bool {
+        self.edits.same(&other.edits)
+    }
+
+    /// Whether [`PDict::release`] let go of the entries.
+    pub fn is_released(&self) -> bool {
+        self.released
     }
 
     /// `d[key] = value`: in place when the key exists, else appended.

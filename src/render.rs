@@ -687,30 +687,38 @@ pub fn render_incremental(
 /// What changed between two `sources` documents: (position, old value, new value).
 type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
 
-fn doc_changes(old: &PDict, new: &PDict) -> Vec<Change> {
+/// The changes from `old` to `new`: looked up when `new` was logged from `old`, else a
+/// diff; `None` when `old` was released and `new` was not logged from it (nothing to diff).
+fn doc_changes(old: &PDict, new: &PDict) -> Option<Vec<Change>> {
     use imbl::ordmap::DiffItem;
     if let Some(at) = new.changes_since(old) {
-        return at
-            .into_iter()
-            .filter_map(|(p, a)| match (a, new.slots().get(&p)) {
-                (None, None) => None,
-                (Some(a), Some(b)) if a == b => None,
-                (a, Some(b)) => Some((p, a.map(|a| a.value.clone()), Some(b.value.clone()))),
-                (Some(_), None) => Some((p, None, None)),
-            })
-            .collect();
+        return Some(
+            at.into_iter()
+                .filter_map(|(p, a)| match (a, new.slots().get(&p)) {
+                    (None, None) => None,
+                    (Some(a), Some(b)) if a == b => None,
+                    (a, Some(b)) => Some((p, a.map(|a| a.value.clone()), Some(b.value.clone()))),
+                    (Some(_), None) => Some((p, None, None)),
+                })
+                .collect(),
+        );
     }
-    old.slots()
-        .diff(new.slots())
-        .map(|d| match d {
-            DiffItem::Add(p, slot) => (*p, None, Some(slot.value.clone())),
-            DiffItem::Update {
-                old: (_, old),
-                new: (p, slot),
-            } => (*p, Some(old.value.clone()), Some(slot.value.clone())),
-            DiffItem::Remove(p, _) => (*p, None, None),
-        })
-        .collect()
+    if old.is_released() {
+        return None;
+    }
+    Some(
+        old.slots()
+            .diff(new.slots())
+            .map(|d| match d {
+                DiffItem::Add(p, slot) => (*p, None, Some(slot.value.clone())),
+                DiffItem::Update {
+                    old: (_, old),
+                    new: (p, slot),
+                } => (*p, Some(old.value.clone()), Some(slot.value.clone())),
+                DiffItem::Remove(p, _) => (*p, None, None),
+            })
+            .collect(),
+    )
 }
 
 /// What was rendered before for `info`, the `i`th item of an entry, when `before` (the
@@ -799,6 +807,21 @@ fn render_reference_incremental(
         // them, and may have been released. Without one, the aggregates start over too.
         memo.last_ok = None;
     }
+    let changes = match doc_changes(&memo.runs.doc, doc) {
+        Some(changes) => changes,
+        None => {
+            // The memo let go of the document it rendered and this one was not written
+            // from it: render every entry again, as after a config change.
+            memo.runs = Runs {
+                config: Some(state.config.clone()),
+                ..Runs::default()
+            };
+            memo.list_failing = OrdMap::new();
+            memo.info_failing = OrdMap::new();
+            memo.last_ok = None;
+            doc_changes(&memo.runs.doc, doc).unwrap_or_default()
+        }
+    };
     let configured = configured_timeout(state);
     memo.runs.ok.begin_edit();
     if let Ok(b) = before {
@@ -807,7 +830,7 @@ fn render_reference_incremental(
             b.datasources.release();
         }
     }
-    for (pos, old, value) in doc_changes(&memo.runs.doc, doc) {
+    for (pos, old, value) in changes {
         // The datasources this entry rendered before, item for item, to reuse for the
         // items (shared dicts) that did not change.
         let before: Option<(Arc<PyValue>, Segment)> = old.zip(memo.runs.ok.segs.get(&pos).cloned());
@@ -854,6 +877,12 @@ fn render_reference_incremental(
             .put(pos, run.map(|items| Segment::after(items, prev)));
     }
     memo.runs.doc = doc.clone();
+    if state.memo.libpatch21.as_ref().is_some_and(|c| c.holds(doc)) {
+        // The leader's cache holds this very document and logs what it writes from here
+        // (as does every handler that edits the stored one): keeping its nodes would only
+        // make the next write copy them.
+        memo.runs.doc.release();
+    }
     // Every entry's list() runs before any item is read: a list() failure comes first.
     if let Some((_, e)) = memo.list_failing.get_min() {
         return Err(*e);
@@ -996,7 +1025,9 @@ pub fn render_verified_incremental(
     memo.runs.keep_if_config(state);
     let configured = verified_timeout(state);
     memo.runs.ok.begin_edit();
-    for (pos, old, value) in doc_changes(&memo.runs.doc, &doc) {
+    let changes =
+        doc_changes(&memo.runs.doc, &doc).expect("the verified memo keeps whole snapshots");
+    for (pos, old, value) in changes {
         let before = old.zip(memo.runs.ok.segs.get(&pos).cloned());
         let items = match value.as_deref() {
             Some(PyValue::List(items)) => items

@@ -267,6 +267,11 @@ pub struct DeriveCache {
 }
 
 impl DeriveCache {
+    /// Whether `doc` is the document this cache wrote last, unchanged since.
+    pub(crate) fn holds(&self, doc: &PDict) -> bool {
+        self.doc.is_same_sealed(doc)
+    }
+
     /// Bring the cache to `rels`; returns the names whose count rose from zero.
     fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>, hint: RelationsHint) -> Vec<Arc<str>> {
         let changes = self
