@@ -24,14 +24,19 @@ const TO_DELETE: &str = "sources_to_delete";
 ///
 /// `memo: None` runs the reference statement by statement, every relation derived again
 /// on every `relation-changed`: the oracle the incremental path is tested against.
+///
+/// `stored`: the stored `sources` value, when the caller took it out of `state` (see
+/// [`take_stored_sources`]); the handler lets go of it once the hook is bound to succeed,
+/// and leaves it for the caller to put back when the hook fails.
 pub fn handle(
     state: &State,
     entry: &Entry,
     memo: Option<(&mut Memo, RelationsHint)>,
+    stored: &mut Option<PeerValue>,
 ) -> Result<Handled, PyExc> {
     let mut tx = Tx::new(state);
     let emitted = match (entry.hook.endpoint, entry.hook.kind) {
-        (Endpoint::Source, HookKind::RelationChanged) => relation_changed(&mut tx, memo)?,
+        (Endpoint::Source, HookKind::RelationChanged) => relation_changed(&mut tx, memo, stored)?,
         (Endpoint::Source, HookKind::RelationDeparted) => relation_departed(&mut tx, entry)?,
         (Endpoint::Peer, HookKind::RelationChanged) => peer_changed(state),
         (_, HookKind::UpgradeCharm) => {
@@ -45,6 +50,21 @@ pub fn handle(
         emitted,
         diagnostics: Vec::new(),
     })
+}
+
+/// Take the stored `sources` value out of `state`'s peer databag when the hook's handler
+/// never reads it: a leader's `grafana-source-relation-changed` writes `sources` anew from
+/// the relations. Then no state holds the document while the leader's cache rewrites it,
+/// and the cache changes it in place. The caller gives it to [`handle`] and puts back what
+/// is left of it when the hook fails.
+pub fn take_stored_sources(state: &mut State, entry: &Entry) -> Option<PeerValue> {
+    let reads_not = (entry.hook.endpoint, entry.hook.kind)
+        == (Endpoint::Source, HookKind::RelationChanged)
+        && state.leader;
+    match &mut state.peer {
+        crate::world::Peer::Visible(bag) if reads_not => bag.remove(SOURCES),
+        _ => None,
+    }
 }
 
 /// The handler's view of the peer databag: reads parse the text (once per value), writes
@@ -122,6 +142,7 @@ fn key(text: &str) -> PyKey {
 fn relation_changed(
     tx: &mut Tx,
     memo: Option<(&mut Memo, RelationsHint)>,
+    stored: &mut Option<PeerValue>,
 ) -> Result<Vec<Event>, PyExc> {
     if tx.state.leader {
         // A relation id too big for a canonical place: the document is built the
@@ -130,8 +151,10 @@ fn relation_changed(
         // An unreadable `sources_to_delete` raises only once a relation reads it: the
         // exact path keeps that order.
         match (memo, tx.get_doc(TO_DELETE)) {
-            (Some(memo), Ok(None)) => relation_changed_fast(tx, memo, PList::default())?,
-            (Some(memo), Ok(Some(Doc::List(list)))) => relation_changed_fast(tx, memo, list)?,
+            (Some(memo), Ok(None)) => relation_changed_fast(tx, memo, stored, PList::default())?,
+            (Some(memo), Ok(Some(Doc::List(list)))) => {
+                relation_changed_fast(tx, memo, stored, list)?
+            }
             _ => relation_changed_exact(tx)?,
         }
     }
@@ -246,6 +269,10 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     done(result, source, units)
 }
 
+/// Entries of the leader's `sources` document to write: relation id, and the entry (`None`
+/// removes it).
+type DocWrites = Vec<(u64, Option<Arc<PyValue>>)>;
+
 /// The per-relation results of the leader's `relation-changed`, for the relations map it
 /// records; carried from step to step in [`Memo`], brought up to date by diffing that map
 /// against the current one (`imbl` skips the subtrees both share), so each step derives
@@ -272,12 +299,18 @@ impl DeriveCache {
         self.doc.is_same_sealed(doc)
     }
 
-    /// Bring the cache to `rels`; returns the names whose count rose from zero.
-    fn update(&mut self, rels: &OrdMap<u64, Arc<Relation>>, hint: RelationsHint) -> Vec<Arc<str>> {
+    /// Bring the cache to `rels`, but for its document: returns the names whose count rose
+    /// from zero, and the entries to write in the document ([`DeriveCache::write_doc`]),
+    /// which waits until the stored copy of it is let go of.
+    fn update(
+        &mut self,
+        rels: &OrdMap<u64, Arc<Relation>>,
+        hint: RelationsHint,
+    ) -> (Vec<Arc<str>>, DocWrites) {
         let changes = self
             .seen
             .changes(rels, hint, |id| self.results.contains_key(&id));
-        self.doc.begin_edit();
+        let mut writes = Vec::new();
         // Net change of each name's count: a host moving keeps its name, and the shared
         // name map is then not touched at all.
         let mut delta = Delta::default();
@@ -286,7 +319,7 @@ impl DeriveCache {
                 let old = self.results.remove(&id);
                 unrecord(&mut self.raising, &mut self.truthy, id, old.as_deref());
                 delta.replace(names_of(old.as_deref()), &[]);
-                self.doc.set_canonical(id, None);
+                writes.push((id, None));
                 continue;
             };
             // A relation derived again is rewritten where it stands: one walk of the map.
@@ -307,7 +340,7 @@ impl DeriveCache {
                 RelResult::Hosts { list, .. } if truthy_list(list) => Some(list.clone()),
                 _ => None,
             };
-            self.doc.set_canonical(id, entry);
+            writes.push((id, entry));
             match slot {
                 Some(slot) => *slot = Arc::new(derived),
                 None => {
@@ -322,9 +355,17 @@ impl DeriveCache {
             .map(|m| m.name)
             .collect();
         self.seen.set(rels);
-        // The document is stored in the peer databag next: a later one is compared with it.
+        (risen, writes)
+    }
+
+    /// Write `writes` in the document (in place when nothing else holds it) and seal it:
+    /// it is stored in the peer databag next, and later documents are compared with it.
+    fn write_doc(&mut self, writes: DocWrites) {
+        self.doc.begin_edit();
+        for (id, entry) in writes {
+            self.doc.set_canonical(id, entry);
+        }
         self.doc.seal();
-        risen
     }
 }
 
@@ -363,6 +404,7 @@ fn truthy_list(list: &PyValue) -> bool {
 fn relation_changed_fast(
     tx: &mut Tx,
     (memo, hint): (&mut Memo, RelationsHint),
+    stored: &mut Option<PeerValue>,
     mut list: PList,
 ) -> Result<(), PyExc> {
     let mut cache = memo
@@ -371,15 +413,25 @@ fn relation_changed_fast(
         .map(Arc::unwrap_or_clone)
         .unwrap_or_default();
     let names_before = cache.names.clone();
-    let risen = cache.update(&tx.state.relations, hint);
+    let (risen, writes) = cache.update(&tx.state.relations, hint);
+    // The first relation (in id order) that raises decides the outcome.
+    let raised = cache
+        .raising
+        .get_min()
+        .and_then(|id| match &cache.results[id].result {
+            RelResult::Raises(e) => Some(*e),
+            _ => None,
+        });
+    if raised.is_none() {
+        // The hook succeeds and writes `sources` anew: the stored copy is not needed to
+        // undo it, and letting go of it lets the cache write its document in place.
+        *stored = None;
+    }
+    cache.write_doc(writes);
     let cache = Arc::new(cache);
     memo.libpatch21 = Some(cache.clone());
-
-    // The first relation (in id order) that raises decides the outcome.
-    if let Some(id) = cache.raising.get_min() {
-        if let RelResult::Raises(e) = &cache.results[id].result {
-            return Err(*e);
-        }
+    if let Some(e) = raised {
+        return Err(e);
     }
     if cache.truthy > 0 {
         // The list as this function left it last time, against the same derived names.

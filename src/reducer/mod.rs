@@ -10,7 +10,7 @@
 //!
 //! Reducers are pure: no I/O, no clock, no randomness. Everything they read is in the
 //! state or the entry.
-use crate::log::Entry;
+use crate::log::{Endpoint, Entry, HookKind};
 use crate::peer::PeerBag;
 use crate::py::PyExc;
 use crate::world::{apply_world, Memo, Peer, Relation, RelationsSeen, Release, State};
@@ -175,7 +175,11 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
 /// [`step`] for a caller that moves on from `before` (a replay): the memo and the
 /// relations map are taken out of `before` (left empty; the caller drops it) instead of
 /// shared with it, so the step updates the memo's collections and the world in place
-/// rather than copying the paths it changes. The result is [`step`]'s.
+/// rather than copying the paths it changes. For a `libpatch21` leader's
+/// `grafana-source-relation-changed`, the peer databag is taken too, and the stored
+/// `sources` value, which that handler never reads (it writes `sources` anew), is left out
+/// of `seen`, so that the leader's cache rewrites the document in place (a failed hook
+/// gets it back in `after`). Otherwise the result is [`step`]'s.
 ///
 /// ```
 /// use grafana_source::{log::parse_line, reducer, world::{PeerAtStart, State}, Profile};
@@ -188,7 +192,26 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
 pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> Step {
     let memo = std::mem::take(&mut before.memo);
     let relations = std::mem::take(&mut before.relations);
-    fold(profile, before, Some(relations), memo, entry, true)
+    // A `libpatch21` `grafana-source-relation-changed` also takes the peer databag (the
+    // world update leaves it alone), so that the handler may let go of the stored
+    // `sources` (see `libpatch21::take_stored_sources`).
+    let peer = (profile == Profile::Libpatch21
+        && (entry.hook.endpoint, entry.hook.kind) == (Endpoint::Source, HookKind::RelationChanged))
+        .then(|| std::mem::replace(&mut before.peer, Peer::Absent));
+    fold(
+        profile,
+        before,
+        Some(Moved { relations, peer }),
+        memo,
+        entry,
+        true,
+    )
+}
+
+/// What [`step_moving_on`] took out of the state before.
+struct Moved {
+    relations: OrdMap<u64, Arc<Relation>>,
+    peer: Option<Peer>,
 }
 
 /// The memo's caches that derived from `before` let go of it for the world update (see
@@ -231,11 +254,11 @@ pub fn step_exact(profile: Profile, before: &State, entry: &Entry) -> Step {
 }
 
 /// `memo`: the memo to start from (`before`'s, shared or moved out of it). `moved`:
-/// `before`'s relations map when the caller moved it out of `before`.
+/// `before`'s relations map (and maybe its peer databag) when the caller moved them out.
 fn fold(
     profile: Profile,
     before: &State,
-    moved: Option<OrdMap<u64, Arc<Relation>>>,
+    moved: Option<Moved>,
     mut memo: Memo,
     entry: &Entry,
     incremental: bool,
@@ -244,13 +267,20 @@ fn fold(
     let mut seen = before.clone();
     // The memo travels by itself, so that a moved one is the only owner of its caches.
     seen.memo = Memo::default();
+    let mut stored = None;
     let hint_before = match moved {
-        Some(relations) => {
+        Some(Moved { relations, peer }) => {
+            if let Some(peer) = peer {
+                seen.peer = peer;
+            }
             // The caches let go of the moved map, so the world update changes it in place.
             release_relations(&mut memo, &relations, touched);
             seen.relations = relations;
             apply_world(&mut seen, entry);
             hold_relations(&mut memo, &seen.relations);
+            if profile == Profile::Libpatch21 {
+                stored = libpatch21::take_stored_sources(&mut seen, entry);
+            }
             None
         }
         None => {
@@ -263,9 +293,12 @@ fn fold(
         touched,
     };
     let handled = match profile {
-        Profile::Libpatch21 => {
-            libpatch21::handle(&seen, entry, incremental.then_some((&mut memo, hint)))
-        }
+        Profile::Libpatch21 => libpatch21::handle(
+            &seen,
+            entry,
+            incremental.then_some((&mut memo, hint)),
+            &mut stored,
+        ),
         Profile::Verified => Ok(verified::handle(
             &seen,
             entry,
@@ -285,11 +318,17 @@ fn fold(
                 diagnostics: h.diagnostics,
             }
         }
-        Err(exc) => Effects {
-            outcome: Err(exc),
-            emitted: Vec::new(),
-            diagnostics: Vec::new(),
-        },
+        Err(exc) => {
+            // The peer databag stays as it was: with the `sources` taken out, if any.
+            if let (Peer::Visible(bag), Some(v)) = (&mut after.peer, stored.take()) {
+                bag.insert(crate::log::intern("sources"), v);
+            }
+            Effects {
+                outcome: Err(exc),
+                emitted: Vec::new(),
+                diagnostics: Vec::new(),
+            }
+        }
     };
     let mut rendered = None;
     if profile == Profile::Verified && !after.renders_like(before) {
