@@ -350,7 +350,7 @@ impl Stamp {
 ///
 /// The map's owner calls [`Edits::note`] on every write, [`Edits::seal`] before handing
 /// out a copy that a later version may be compared with, and [`Edits::begin`] where a new
-/// batch of writes starts.
+/// batch of writes starts (to bound a log that goes on across failed batches).
 #[derive(Clone)]
 pub struct Edits<V: Clone> {
     /// Names the current content (set by `seal`, cleared by every write).
@@ -377,27 +377,18 @@ impl<V: Clone> Edits<V> {
     /// Writes a log may hold beyond the size of the map before it is dropped.
     const SLACK: usize = 64;
 
-    /// Log the writes from now on, from the content last sealed. A map written since its
-    /// last seal goes on with the log it has (its writes still count from that content),
+    /// A new batch of writes starts. A map written since its last seal (a batch that
+    /// failed) goes on with the log it has, whose writes still count from that content,
     /// until the log holds more writes than the map has entries (`len`) and some: then it
     /// is dropped, bounding what it keeps, and older versions are diffed instead.
     pub fn begin(&mut self, len: usize) {
-        match self.stamp.take() {
-            Some(from) => {
-                self.log = Some(Arc::new(UndoLog {
-                    from,
-                    old: Vec::new(),
-                }))
-            }
-            None => {
-                if self
-                    .log
-                    .as_ref()
-                    .is_some_and(|l| l.old.len() > len + Self::SLACK)
-                {
-                    self.log = None;
-                }
-            }
+        if self.stamp.is_none()
+            && self
+                .log
+                .as_ref()
+                .is_some_and(|l| l.old.len() > len + Self::SLACK)
+        {
+            self.log = None;
         }
     }
 
@@ -408,9 +399,15 @@ impl<V: Clone> Edits<V> {
         }
     }
 
-    /// Note a write at `pos`, which held `old`.
+    /// Note a write at `pos`, which held `old`. The first write to a sealed content starts
+    /// a log from it.
     pub fn note(&mut self, pos: Pos, old: Option<V>) {
-        self.stamp = None;
+        if let Some(from) = self.stamp.take() {
+            self.log = Some(Arc::new(UndoLog {
+                from,
+                old: Vec::new(),
+            }));
+        }
         if let Some(log) = &mut self.log {
             Arc::make_mut(log).old.push((pos, old));
         }
@@ -782,6 +779,52 @@ mod tests {
         assert_eq!(keys, ["3", "4", "x", "9", "5"]);
         assert!(d.get("05").is_none());
         assert!(matches!(**d.get("5").unwrap(), PyValue::Bool(true)));
+    }
+
+    /// A document written from a sealed one says what changed, with the old slots, from
+    /// its log: the same as a diff, and still once the older one is released. Without a
+    /// log back to the older one it says nothing.
+    #[test]
+    fn logged_changes_carry_the_old_slots_and_survive_release() {
+        let v = |b: bool| Arc::new(PyValue::Bool(b));
+        let mut d = PDict::default();
+        for id in [1, 2, 4] {
+            d.set_canonical(id, Some(v(false)));
+        }
+        d.seal();
+        let mut old = d.clone();
+        d.begin_edit();
+        d.set_canonical(1, Some(v(true)));
+        d.set_canonical(1, None); // twice: the old slot is the first one
+        d.set_canonical(3, Some(v(true)));
+        d.insert("x".into(), v(true));
+        d.seal();
+        let logged: Vec<(Pos, bool)> = d
+            .changes_since(&old)
+            .unwrap()
+            .into_iter()
+            .map(|(p, s)| (p, s.is_some_and(|s| s == &old.entries[&p])))
+            .collect();
+        assert_eq!(logged, [(1, true), (3, false), (APPENDED, false)]);
+        old.release();
+        assert!(old.get("1").is_none());
+        assert_eq!(d.changes_since(&old).unwrap().len(), 3);
+        // The same content, sealed once: nothing changed.
+        assert!(d.changes_since(&d.clone()).unwrap().is_empty());
+        // Written after `d` was sealed: the log starts from `d`, not from `old`.
+        let after_d = {
+            let mut e = d.clone();
+            e.remove("2");
+            e
+        };
+        assert_eq!(after_d.changes_since(&d).unwrap().len(), 1);
+        assert!(
+            after_d.changes_since(&old).is_none(),
+            "logged from a stamp it was not"
+        );
+        let mut plain = PDict::default();
+        plain.set_canonical(1, Some(v(false)));
+        assert!(plain.changes_since(&old).is_none());
     }
 
     #[test]

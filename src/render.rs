@@ -1406,8 +1406,8 @@ mod undo_log_tests {
         assert!(list.changes_since(&list.clone()).is_empty());
     }
 
-    /// A write after sealing makes the content a new one: a copy taken at the seal is not
-    /// what the next log starts from, and a log that outgrows the runs is dropped.
+    /// A write after sealing starts a log from that seal (a copy taken at an earlier seal
+    /// is then diffed), and a log that outgrows the runs is dropped.
     #[test]
     fn a_write_clears_the_stamp_and_long_logs_are_dropped() {
         let mut list = DatasourceList::default();
@@ -1418,10 +1418,10 @@ mod undo_log_tests {
         list.put(2, run("b"));
         list.seal();
         let second = list.clone();
-        list.put(3, run("c")); // no begin_edit: still the log from `first`
+        list.put(3, run("c")); // the first write after a seal logs from it
         list.begin_edit();
-        assert!(list.logged_from(&first));
-        assert!(!list.logged_from(&second));
+        assert!(list.logged_from(&second));
+        assert!(!list.logged_from(&first));
         list.put(1, None);
         let mut unlogged = list.clone();
         unlogged.edits = Edits::default();
@@ -1439,6 +1439,6 @@ mod undo_log_tests {
             !list.edits.has_log(),
             "the log outgrew the runs and was kept"
         );
-        assert!(!list.logged_from(&first));
+        assert!(!list.logged_from(&second));
     }
 }
