@@ -192,10 +192,12 @@ pub fn step(profile: Profile, before: &State, entry: &Entry) -> Step {
 pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> Step {
     let memo = std::mem::take(&mut before.memo);
     let relations = std::mem::take(&mut before.relations);
-    // A `libpatch21` `grafana-source-relation-changed` also takes the peer databag (the
-    // world update leaves it alone), so that the handler may let go of the stored
-    // `sources` (see `libpatch21::take_stored_sources`).
+    // A `libpatch21` leader's `grafana-source-relation-changed` also takes the peer
+    // databag (the world update leaves it alone; `leader` is sticky, as there), so that
+    // the handler may let go of the stored `sources` (`libpatch21::take_stored_sources`).
+    // Other steps leave it: a replay compares the state after with it to reuse a render.
     let peer = (profile == Profile::Libpatch21
+        && entry.leader.unwrap_or(before.leader)
         && (entry.hook.endpoint, entry.hook.kind) == (Endpoint::Source, HookKind::RelationChanged))
         .then(|| std::mem::replace(&mut before.peer, Peer::Absent));
     fold(
