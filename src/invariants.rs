@@ -234,7 +234,7 @@ pub fn check(view: &StepView) -> Vec<Violation> {
             };
         if !std::sync::Arc::ptr_eq(before, after) && vanished() {
             let mut stale = Vec::new();
-            for (gone, _) in after.datasources.changes_since(&before.datasources) {
+            for (_, gone, _) in after.datasources.changes_since(&before.datasources) {
                 let Some(gone) = gone else { continue };
                 stale.extend(
                     gone.items()

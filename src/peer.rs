@@ -327,8 +327,6 @@ pub struct PDict {
     moved: OrdMap<Arc<str>, Pos>,
     /// The writes since a sealed content (see [`Edits`]).
     edits: Edits<Slot>,
-    /// The entries were let go of ([`PDict::release`]): only the stamp is left.
-    released: bool,
 }
 
 /// An identity for the content of a persistent map at one moment. Held by the map and by
@@ -349,13 +347,17 @@ impl Stamp {
 /// have been let go of, and the map then changed in place instead of path by path.
 ///
 /// The map's owner calls [`Edits::note`] on every write, [`Edits::seal`] before handing
-/// out a copy that a later version may be compared with, and [`Edits::begin`] where a new
-/// batch of writes starts (to bound a log that goes on across failed batches).
+/// out a copy that a later version may be compared with, [`Edits::begin`] where a new
+/// batch of writes starts (to bound a log that goes on across failed batches), and
+/// [`Edits::release`] when it empties a copy kept only to be compared with;
+/// [`Edits::changes`] is the one place versions are compared.
 #[derive(Clone)]
 pub struct Edits<V: Clone> {
     /// Names the current content (set by `seal`, cleared by every write).
     stamp: Option<Stamp>,
     log: Option<Arc<UndoLog<V>>>,
+    /// The owner let go of the map's entries ([`Edits::release`]): only the stamp is left.
+    released: bool,
 }
 
 impl<V: Clone> Default for Edits<V> {
@@ -363,9 +365,13 @@ impl<V: Clone> Default for Edits<V> {
         Edits {
             stamp: None,
             log: None,
+            released: false,
         }
     }
 }
+
+/// One position where two versions differ: the position, the old value, the new value.
+pub type Changed<'a, V> = (Pos, Option<&'a V>, Option<&'a V>);
 
 #[derive(Clone)]
 struct UndoLog<V: Clone> {
@@ -413,31 +419,83 @@ impl<V: Clone> Edits<V> {
         }
     }
 
+    /// Whether the content is the one `older` was sealed with, or every write since that
+    /// content is logged here: `older`'s entries are then never read.
+    pub fn traces_to(&self, older: &Edits<V>) -> bool {
+        self.stamp_is(older) || self.log_from(older).is_some()
+    }
+
     /// Whether the content is the one `older` was sealed with.
-    pub fn same(&self, older: &Edits<V>) -> bool {
+    fn stamp_is(&self, older: &Edits<V>) -> bool {
         self.stamp
             .as_ref()
             .is_some_and(|s| s.is(older.stamp.as_ref()))
     }
 
-    /// Whether every write since the content `older` was sealed with is logged here.
-    pub fn logged_from(&self, older: &Edits<V>) -> bool {
+    /// The log, when it starts from the content `older` was sealed with.
+    fn log_from(&self, older: &Edits<V>) -> Option<&UndoLog<V>> {
         self.log
-            .as_ref()
-            .is_some_and(|l| l.from.is(older.stamp.as_ref()))
+            .as_deref()
+            .filter(|l| l.from.is(older.stamp.as_ref()))
     }
 
-    /// The positions written since `older`'s content, sorted and distinct, each with the
-    /// value it held there; `None` unless [`Edits::same`] or [`Edits::logged_from`].
-    pub fn since(&self, older: &Edits<V>) -> Option<Vec<(Pos, Option<&V>)>> {
-        if self.same(older) {
+    /// The owner emptied the map: a copy kept only to ask a later version what changed.
+    pub fn release(&mut self) {
+        self.released = true;
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.released
+    }
+
+    /// Where `new` (the map these edits belong to) differs from `old` (the map `older`
+    /// belongs to), position by position with the old and the new value: looked up in the
+    /// log when `self` traces back to `older` (`old` is not read), else a diff of the two
+    /// maps. `None` when that would diff a released map.
+    pub fn changes<'a>(
+        &'a self,
+        new: &'a OrdMap<Pos, V>,
+        older: &Edits<V>,
+        old: &'a OrdMap<Pos, V>,
+    ) -> Option<Vec<Changed<'a, V>>>
+    where
+        V: PartialEq,
+    {
+        use imbl::ordmap::DiffItem;
+        if !older.released && new.ptr_eq(old) {
             return Some(Vec::new());
         }
-        let log = self.log.as_ref().filter(|_| self.logged_from(older))?;
-        let mut first: Vec<&(Pos, Option<V>)> = log.old.iter().collect();
-        first.sort_by_key(|(p, _)| *p); // stable: the first write of a position stays first
-        first.dedup_by_key(|(p, _)| *p);
-        Some(first.into_iter().map(|(p, v)| (*p, v.as_ref())).collect())
+        if self.stamp_is(older) {
+            return Some(Vec::new());
+        }
+        if let Some(log) = self.log_from(older) {
+            // The first write of a position holds its value in `older`.
+            let mut first: Vec<&(Pos, Option<V>)> = log.old.iter().collect();
+            first.sort_by_key(|(p, _)| *p); // stable: the first write of a position stays first
+            first.dedup_by_key(|(p, _)| *p);
+            return Some(
+                first
+                    .into_iter()
+                    .map(|(p, a)| (*p, a.as_ref(), new.get(p)))
+                    .filter(|(_, a, b)| a != b)
+                    .collect(),
+            );
+        }
+        if older.released || self.released {
+            return None;
+        }
+        Some(
+            old.diff(new)
+                .map(|d| match d {
+                    DiffItem::Add(p, b) => (*p, None, Some(b)),
+                    DiffItem::Remove(p, a) => (*p, Some(a), None),
+                    DiffItem::Update {
+                        old: (p, a),
+                        new: (_, b),
+                    } => (*p, Some(a), Some(b)),
+                })
+                .collect(),
+        )
     }
 
     #[cfg(test)]
@@ -491,13 +549,12 @@ impl PDict {
         self.edits.seal();
     }
 
-    /// The positions where `self` may differ from `older`, each with `older`'s slot there,
-    /// when `self` is `older` or was logged from it; `None` when that is unknown (diff).
-    pub fn changes_since(&self, older: &PDict) -> Option<Vec<(Pos, Option<&Slot>)>> {
-        if !older.released && self.entries.ptr_eq(&older.entries) {
-            return Some(Vec::new());
-        }
-        self.edits.since(&older.edits)
+    /// Where `self` differs from `older`: position, old slot, new slot (see
+    /// [`Edits::changes`]); `None` when `older` was released and `self` does not trace
+    /// back to it.
+    pub fn changes_since<'a>(&'a self, older: &'a PDict) -> Option<Vec<Changed<'a, Slot>>> {
+        self.edits
+            .changes(&self.entries, &older.edits, &older.entries)
     }
 
     /// Let go of the entries, keeping the stamp: a snapshot kept only to ask a later
@@ -506,17 +563,12 @@ impl PDict {
     pub fn release(&mut self) {
         self.entries = OrdMap::new();
         self.moved = OrdMap::new();
-        self.released = true;
+        self.edits.release();
     }
 
     /// Whether both hold the content one seal stamped (equal, and sealed).
     pub fn is_same_sealed(&self, other: &PDict) -> bool {
-        self.edits.same(&other.edits)
-    }
-
-    /// Whether [`PDict::release`] let go of the entries.
-    pub fn is_released(&self) -> bool {
-        self.released
+        self.edits.stamp_is(&other.edits)
     }
 
     /// `d[key] = value`: in place when the key exists, else appended.
@@ -566,11 +618,10 @@ impl PDict {
         };
         let old = match self.entries.get_mut(&id) {
             // An entry written again keeps its key: most steps rewrite one.
-            Some(slot) => {
-                let old = slot.clone();
-                slot.value = value;
-                Some(old)
-            }
+            Some(slot) => Some(Slot {
+                key: slot.key.clone(),
+                value: std::mem::replace(&mut slot.value, value),
+            }),
             None => {
                 let key = Arc::from(id.to_string());
                 self.entries.insert(id, Slot { key, value })
@@ -782,10 +833,10 @@ mod tests {
     }
 
     /// A document written from a sealed one says what changed, with the old slots, from
-    /// its log: the same as a diff, and still once the older one is released. Without a
-    /// log back to the older one it says nothing.
+    /// its log: what a diff says, and still once the older one is released. A released
+    /// document that a version does not trace back to cannot be compared with it.
     #[test]
-    fn logged_changes_carry_the_old_slots_and_survive_release() {
+    fn logged_changes_are_the_diff_and_survive_release() {
         let v = |b: bool| Arc::new(PyValue::Bool(b));
         let mut d = PDict::default();
         for id in [1, 2, 4] {
@@ -799,32 +850,39 @@ mod tests {
         d.set_canonical(3, Some(v(true)));
         d.insert("x".into(), v(true));
         d.seal();
-        let logged: Vec<(Pos, bool)> = d
-            .changes_since(&old)
-            .unwrap()
-            .into_iter()
-            .map(|(p, s)| (p, s.is_some_and(|s| s == &old.entries[&p])))
-            .collect();
-        assert_eq!(logged, [(1, true), (3, false), (APPENDED, false)]);
+        // Old slot is `old`'s own, new slot present: per position.
+        let shape = |c: Vec<Changed<Slot>>, old: &PDict| -> Vec<_> {
+            c.into_iter()
+                .map(|(p, a, b)| (p, a.map(|a| Some(a) == old.entries.get(&p)), b.is_some()))
+                .collect()
+        };
+        let mut unlogged = d.clone();
+        unlogged.edits = Edits::default();
+        let diffed = shape(unlogged.changes_since(&old).unwrap(), &old);
+        assert_eq!(
+            diffed,
+            [
+                (1, Some(true), false),
+                (3, None, true),
+                (APPENDED, None, true)
+            ]
+        );
+        assert_eq!(shape(d.changes_since(&old).unwrap(), &old), diffed);
+        let kept = old.clone();
         old.release();
         assert!(old.get("1").is_none());
-        assert_eq!(d.changes_since(&old).unwrap().len(), 3);
+        assert_eq!(shape(d.changes_since(&old).unwrap(), &kept), diffed);
         // The same content, sealed once: nothing changed.
         assert!(d.changes_since(&d.clone()).unwrap().is_empty());
         // Written after `d` was sealed: the log starts from `d`, not from `old`.
-        let after_d = {
-            let mut e = d.clone();
-            e.remove("2");
-            e
-        };
+        let mut after_d = d.clone();
+        after_d.remove("2");
         assert_eq!(after_d.changes_since(&d).unwrap().len(), 1);
         assert!(
             after_d.changes_since(&old).is_none(),
-            "logged from a stamp it was not"
+            "traced to a stamp it was not"
         );
-        let mut plain = PDict::default();
-        plain.set_canonical(1, Some(v(false)));
-        assert!(plain.changes_since(&old).is_none());
+        assert!(unlogged.changes_since(&old).is_none());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
 //! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
 //! When that code raises, the render fails with the Python exception it raises.
-use crate::peer::{Doc, Edits, PDict, PList, Pos};
+use crate::peer::{Changed, Doc, Edits, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::Profile;
 use crate::world::State;
@@ -144,8 +144,6 @@ pub struct DatasourceList {
     /// The runs replaced since a sealed content, so that a later list can tell what it
     /// changed without the older list's runs.
     edits: Edits<Segment>,
-    /// The runs were let go of (`release`): only the stamp is left, for `changes_since`.
-    released: bool,
 }
 
 impl std::fmt::Debug for DatasourceList {
@@ -181,7 +179,7 @@ impl DatasourceList {
     /// Whether `self` holds the content of `older`, or was written from it with every
     /// write logged: `older`'s runs are then never read.
     fn logged_from(&self, older: &DatasourceList) -> bool {
-        self.edits.same(&older.edits) || self.edits.logged_from(&older.edits)
+        self.edits.traces_to(&older.edits)
     }
 
     /// Let go of the runs, keeping only what [`DatasourceList::changes_since`] needs of a
@@ -190,48 +188,20 @@ impl DatasourceList {
     fn release(&mut self) {
         self.segs = OrdMap::new();
         self.len = 0;
-        self.released = true;
+        self.edits.release();
     }
 
-    /// The runs where `self` and `older` may differ, as (old, new) pairs: from the log when
+    /// The runs where `self` and `older` differ: (position, old, new), from the log when
     /// `self` was logged from `older` (`older`'s runs are not read), a diff otherwise.
-    pub fn changes_since<'a>(
-        &'a self,
-        older: &'a DatasourceList,
-    ) -> Vec<(Option<&'a Segment>, Option<&'a Segment>)> {
-        use imbl::ordmap::DiffItem;
-        if !older.released && self.segs.ptr_eq(&older.segs) {
-            return Vec::new();
-        }
-        if let Some(at) = self.edits.since(&older.edits) {
-            return at
-                .into_iter()
-                .map(|(p, old)| (old, self.segs.get(&p)))
-                .filter(|(a, b)| match (a, b) {
-                    (Some(a), Some(b)) => a != b,
-                    (None, None) => false,
-                    _ => true,
-                })
-                .collect();
-        }
-        assert!(
-            !older.released && !self.released,
-            "a released list of runs is only compared with a list logged from it"
-        );
-        older
-            .segs
-            .diff(&self.segs)
-            .map(|d| match d {
-                DiffItem::Add(_, s) => (None, Some(s)),
-                DiffItem::Remove(_, s) => (Some(s), None),
-                DiffItem::Update { old, new } => (Some(old.1), Some(new.1)),
-            })
-            .collect()
+    pub fn changes_since<'a>(&'a self, older: &'a DatasourceList) -> Vec<Changed<'a, Segment>> {
+        self.edits
+            .changes(&self.segs, &older.edits, &older.segs)
+            .expect("a released list of runs is only compared with a list logged from it")
     }
 
     /// Write the run at `pos` (an empty run or `None` removes it): one walk of the map.
     fn put(&mut self, pos: Pos, seg: Option<Segment>) {
-        debug_assert!(!self.released, "write to released runs");
+        debug_assert!(!self.edits.is_released(), "write to released runs");
         let old = match seg.filter(|s| !s.items().is_empty()) {
             Some(seg) => {
                 self.len += seg.items().len();
@@ -254,7 +224,7 @@ impl DatasourceList {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Datasource> {
-        debug_assert!(!self.released, "iteration over released runs");
+        debug_assert!(!self.edits.is_released(), "iteration over released runs");
         self.segs
             .values()
             .flat_map(|s| s.items().iter().map(|d| &**d))
@@ -376,7 +346,7 @@ impl Aggregates {
         // Net change of each name's count over the runs that differ: a run rendered again
         // with the same names leaves the shared name map untouched.
         let mut delta = crate::names::Delta::default();
-        for (old, new) in ds.changes_since(&prev.datasources) {
+        for (_, old, new) in ds.changes_since(&prev.datasources) {
             if let Some(old) = old {
                 agg.bad_urls -= old.0.bad_urls;
                 agg.dollars -= old.0.dollars;
@@ -687,36 +657,14 @@ pub fn render_incremental(
 /// What changed between two `sources` documents: (position, old value, new value).
 type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
 
-/// The changes from `old` to `new`: looked up when `new` was logged from `old`, else a
-/// diff; `None` when `old` was released and `new` was not logged from it (nothing to diff).
+/// The changes from `old` to `new` (see [`PDict::changes_since`]); a removed entry comes
+/// without its old value (nothing of it is reused).
 fn doc_changes(old: &PDict, new: &PDict) -> Option<Vec<Change>> {
-    use imbl::ordmap::DiffItem;
-    if let Some(at) = new.changes_since(old) {
-        return Some(
-            at.into_iter()
-                .filter_map(|(p, a)| match (a, new.slots().get(&p)) {
-                    (None, None) => None,
-                    (Some(a), Some(b)) if a == b => None,
-                    (a, Some(b)) => Some((p, a.map(|a| a.value.clone()), Some(b.value.clone()))),
-                    (Some(_), None) => Some((p, None, None)),
-                })
-                .collect(),
-        );
-    }
-    if old.is_released() {
-        return None;
-    }
+    let value = |s: Option<&crate::peer::Slot>| s.map(|s| s.value.clone());
     Some(
-        old.slots()
-            .diff(new.slots())
-            .map(|d| match d {
-                DiffItem::Add(p, slot) => (*p, None, Some(slot.value.clone())),
-                DiffItem::Update {
-                    old: (_, old),
-                    new: (p, slot),
-                } => (*p, Some(old.value.clone()), Some(slot.value.clone())),
-                DiffItem::Remove(p, _) => (*p, None, None),
-            })
+        new.changes_since(old)?
+            .into_iter()
+            .map(|(p, a, b)| (p, value(a.filter(|_| b.is_some())), value(b)))
             .collect(),
     )
 }
@@ -897,7 +845,7 @@ fn render_reference_incremental(
         Ok(b) => Some(&**b),
         Err(_) => memo.last_ok.as_deref(),
     }
-    .filter(|b| !b.datasources.released || memo.runs.ok.logged_from(&b.datasources));
+    .filter(|b| !b.datasources.edits.is_released() || memo.runs.ok.logged_from(&b.datasources));
     Ok(Arc::new(Rendered::new(
         memo.runs.ok.clone(),
         delete,
@@ -1361,13 +1309,11 @@ mod undo_log_tests {
     }
 
     /// (position, old first name, new first name) of each change.
-    fn names(
-        changes: &[(Option<&Segment>, Option<&Segment>)],
-    ) -> Vec<(Option<String>, Option<String>)> {
+    fn names(changes: &[Changed<Segment>]) -> Vec<(Pos, Option<String>, Option<String>)> {
         let first = |s: Option<&Segment>| s.map(|s| format!("{:?}", s.items()[0].name));
         changes
             .iter()
-            .map(|(a, b)| (first(*a), first(*b)))
+            .map(|(p, a, b)| (*p, first(*a), first(*b)))
             .collect()
     }
 
@@ -1409,7 +1355,7 @@ mod undo_log_tests {
     /// A write after sealing starts a log from that seal (a copy taken at an earlier seal
     /// is then diffed), and a log that outgrows the runs is dropped.
     #[test]
-    fn a_write_clears_the_stamp_and_long_logs_are_dropped() {
+    fn a_write_after_a_seal_logs_from_it_and_long_logs_are_dropped() {
         let mut list = DatasourceList::default();
         list.put(1, run("a"));
         list.seal();
