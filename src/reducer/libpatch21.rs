@@ -52,17 +52,22 @@ pub fn handle(
     })
 }
 
+/// Whether the hook's handler writes `sources` anew from the relations and never reads
+/// the stored value: a leader's `grafana-source-relation-changed`.
+pub(crate) fn rewrites_sources(entry: &Entry, leader: bool) -> bool {
+    leader
+        && (entry.hook.endpoint, entry.hook.kind) == (Endpoint::Source, HookKind::RelationChanged)
+}
+
 /// Take the stored `sources` value out of `state`'s peer databag when the hook's handler
-/// never reads it: a leader's `grafana-source-relation-changed` writes `sources` anew from
-/// the relations. Then no state holds the document while the leader's cache rewrites it,
-/// and the cache changes it in place. The caller gives it to [`handle`] and puts back what
-/// is left of it when the hook fails.
+/// never reads it ([`rewrites_sources`]). Then no state holds the document while the
+/// leader's cache rewrites it, and the cache changes it in place. The caller gives it to
+/// [`handle`] and puts back what is left of it when the hook fails.
 pub fn take_stored_sources(state: &mut State, entry: &Entry) -> Option<PeerValue> {
-    let reads_not = (entry.hook.endpoint, entry.hook.kind)
-        == (Endpoint::Source, HookKind::RelationChanged)
-        && state.leader;
     match &mut state.peer {
-        crate::world::Peer::Visible(bag) if reads_not => bag.remove(SOURCES),
+        crate::world::Peer::Visible(bag) if rewrites_sources(entry, state.leader) => {
+            bag.remove(SOURCES)
+        }
         _ => None,
     }
 }

@@ -10,7 +10,7 @@
 //!
 //! Reducers are pure: no I/O, no clock, no randomness. Everything they read is in the
 //! state or the entry.
-use crate::log::{Endpoint, Entry, HookKind};
+use crate::log::Entry;
 use crate::peer::PeerBag;
 use crate::py::PyExc;
 use crate::world::{apply_world, Memo, Peer, Relation, RelationsSeen, Release, State};
@@ -197,9 +197,8 @@ pub fn step_moving_on(profile: Profile, before: &mut State, entry: &Entry) -> St
     // the handler may let go of the stored `sources` (`libpatch21::take_stored_sources`).
     // Other steps leave it: a replay compares the state after with it to reuse a render.
     let peer = (profile == Profile::Libpatch21
-        && entry.leader.unwrap_or(before.leader)
-        && (entry.hook.endpoint, entry.hook.kind) == (Endpoint::Source, HookKind::RelationChanged))
-        .then(|| std::mem::replace(&mut before.peer, Peer::Absent));
+        && libpatch21::rewrites_sources(entry, entry.leader.unwrap_or(before.leader)))
+    .then(|| std::mem::replace(&mut before.peer, Peer::Absent));
     fold(
         profile,
         before,
@@ -272,6 +271,7 @@ fn fold(
     let mut stored = None;
     let hint_before = match moved {
         Some(Moved { relations, peer }) => {
+            let peer_moved = peer.is_some();
             if let Some(peer) = peer {
                 seen.peer = peer;
             }
@@ -280,7 +280,7 @@ fn fold(
             seen.relations = relations;
             apply_world(&mut seen, entry);
             hold_relations(&mut memo, &seen.relations);
-            if profile == Profile::Libpatch21 {
+            if peer_moved {
                 stored = libpatch21::take_stored_sources(&mut seen, entry);
             }
             None
