@@ -188,11 +188,9 @@ enum RelResult {
     Raises(PyExc),
     /// `grafana_source_data` is falsy: `None`, and `sources_to_delete` is not touched.
     Falsy,
-    /// The host entries (possibly none) and the name of each, in unit order.
-    Hosts {
-        list: Arc<PyValue>,
-        names: Vec<Arc<str>>,
-    },
+    /// The list of host entries (possibly none), in unit order: the `entry` of each of
+    /// [`Derived::units`].
+    Hosts(Arc<PyValue>),
 }
 
 /// A relation's [`RelResult`] with what it was derived from, so that deriving it again
@@ -202,12 +200,21 @@ struct Derived {
     /// The `grafana_source_data` text and what every unit's entry reads of its
     /// `json.loads` (`None`: the value is falsy).
     source: Option<(Arc<str>, Arc<Option<SourceParts>>)>,
-    /// Per unit with a host, in unit order.
-    units: Vec<UnitEntry>,
+    /// Per unit with a host, in unit order, when `result` is `Hosts`; otherwise none.
+    units: Vec<Arc<UnitEntry>>,
 }
 
-/// A unit's entry of `_get_source_config`: unit name, host, the entry, its source name.
-type UnitEntry = (Arc<str>, Arc<str>, PyValue, Arc<str>);
+/// A unit's entry of `_get_source_config`, made once for a unit at a host and shared by
+/// every result derived while both stay (one reference count to move per unit, not one
+/// per field).
+struct UnitEntry {
+    unit: Arc<str>,
+    host: Arc<str>,
+    /// The entry dict, as the list in `sources` holds it.
+    entry: PyValue,
+    /// Its `source_name`.
+    name: Arc<str>,
+}
 
 /// [`RelResult`] of one relation: `_get_source_config` without `sources_to_delete`.
 /// `prev`: the same relation derived before; what did not change is taken from it.
@@ -246,31 +253,26 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     // At most one entry per member unit: sized once instead of grown.
     let most = rel.units.len();
     let mut data = Vec::with_capacity(most);
-    let mut names = Vec::with_capacity(most);
     let mut units = Vec::with_capacity(most);
     for (i, (unit_name, host_addr)) in relation_hosts(rel).enumerate() {
         let cached =
-            super::entry_made_before(old_units, i, unit_name, host_addr, |(u, h, _, _)| (u, h));
-        let (entry, name) = match cached {
-            Some((_, _, entry, name)) => (entry.clone(), name.clone()),
+            super::entry_made_before(old_units, i, unit_name, host_addr, |u| (&u.unit, &u.host));
+        let unit = match cached {
+            Some(made) => made.clone(),
             None => match parts.host_entry(unit_name, host_addr) {
-                Ok(built) => built,
+                Ok((entry, name)) => Arc::new(UnitEntry {
+                    unit: unit_name.clone(),
+                    host: host_addr.clone(),
+                    entry,
+                    name,
+                }),
                 Err(e) => return done(RelResult::Raises(e), source, Vec::new()),
             },
         };
-        units.push((
-            unit_name.clone(),
-            host_addr.clone(),
-            entry.clone(),
-            name.clone(),
-        ));
-        data.push(entry);
-        names.push(name);
+        data.push(unit.entry.clone());
+        units.push(unit);
     }
-    let result = RelResult::Hosts {
-        list: Arc::new(PyValue::List(data)),
-        names,
-    };
+    let result = RelResult::Hosts(Arc::new(PyValue::List(data)));
     done(result, source, units)
 }
 
@@ -323,7 +325,7 @@ impl DeriveCache {
             let Some(rel) = rel else {
                 let old = self.results.remove(&id);
                 unrecord(&mut self.raising, &mut self.truthy, id, old.as_deref());
-                delta.replace(names_of(old.as_deref()), &[]);
+                delta.replace(names_of(old.as_deref()), names_of(None));
                 writes.push((id, None));
                 continue;
             };
@@ -338,11 +340,11 @@ impl DeriveCache {
                     self.raising.insert(id);
                 }
                 RelResult::Falsy => {}
-                RelResult::Hosts { .. } => self.truthy += 1,
+                RelResult::Hosts(_) => self.truthy += 1,
             }
             delta.replace(names_of(old.as_deref()), names_of(Some(&derived)));
             let entry = match result {
-                RelResult::Hosts { list, .. } if truthy_list(list) => Some(list.clone()),
+                RelResult::Hosts(list) if truthy_list(list) => Some(list.clone()),
                 _ => None,
             };
             writes.push((id, entry));
@@ -380,17 +382,14 @@ fn unrecord(raising: &mut OrdSet<u64>, truthy: &mut usize, id: u64, old: Option<
         Some(RelResult::Raises(_)) => {
             raising.remove(&id);
         }
-        Some(RelResult::Hosts { .. }) => *truthy -= 1,
+        Some(RelResult::Hosts(_)) => *truthy -= 1,
         Some(RelResult::Falsy) | None => {}
     }
 }
 
-/// The names a relation's result derives (none unless it has hosts).
-fn names_of(d: Option<&Derived>) -> &[Arc<str>] {
-    match d.map(|d| &d.result) {
-        Some(RelResult::Hosts { names, .. }) => names,
-        _ => &[],
-    }
+/// The names a relation's result derives, in unit order (none unless it has hosts).
+fn names_of(d: Option<&Derived>) -> impl Iterator<Item = &Arc<str>> + Clone {
+    d.map_or(&[][..], |d| &d.units[..]).iter().map(|u| &u.name)
 }
 
 fn truthy_list(list: &PyValue) -> bool {
