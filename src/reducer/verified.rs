@@ -64,12 +64,16 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
 /// dropped), their names, and its diagnostics.
 struct Derived {
     entries: Arc<PyValue>,
-    names: Vec<Arc<str>>,
     diagnostics: Vec<Diagnostic>,
     /// The `grafana_source_data` text and what [`source_data`] made of it.
     source: Option<(Arc<str>, Arc<ParsedSource>)>,
     /// Each entry with the unit and host it was made from.
-    units: Vec<UnitEntry>,
+    units: Vec<Arc<UnitEntry>>,
+}
+
+/// The names of a relation's entries (none when it is not derived).
+fn names_of(d: Option<&Derived>) -> impl Iterator<Item = &Arc<str>> + Clone {
+    d.map_or(&[][..], |d| &d.units[..]).iter().map(|u| &u.name)
 }
 
 /// What [`source_data`] gives for a relation.
@@ -110,7 +114,6 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
     };
     let entries = PyValue::List(units.iter().map(|u| u.entry.clone()).collect());
     Derived {
-        names: entry_names(&entries),
         entries: Arc::new(entries),
         diagnostics,
         source,
@@ -192,15 +195,15 @@ impl ReconcileCache {
         let mut doc_changed = false;
         for (id, rel) in changed {
             let old = self.derived.remove(&id);
-            let old_names: &[Arc<str>] = old.as_deref().map_or(&[], |d| &d.names);
+            let old_names = names_of(old.as_deref());
             // Only names that vanish on net are looked up in this list, which gives their
             // order in `sources_to_delete`.
-            gone_in_order.extend(old_names.iter().cloned());
+            gone_in_order.extend(old_names.clone().cloned());
             self.diagnosed.remove(&id);
             let new = rel.map(|rel| Arc::new(derive_alone(id, &rel, old.as_deref())));
             // Entering names are struck from a set, so the order they are noted in does not
             // matter: a relation whose names did not change notes none.
-            delta.replace(old_names, new.as_ref().map_or(&[][..], |d| &d.names[..]));
+            delta.replace(old_names, names_of(new.as_deref()));
             let non_empty = |d: &Option<Arc<Derived>>| {
                 d.as_ref()
                     .filter(|d| matches!(&*d.entries, PyValue::List(l) if !l.is_empty()))
@@ -212,7 +215,6 @@ impl ReconcileCache {
                     // Same text: keep the old value, so the document is unchanged.
                     let kept = Arc::new(Derived {
                         entries: a.entries.clone(),
-                        names: b.names.clone(),
                         diagnostics: b.diagnostics.clone(),
                         source: b.source.clone(),
                         units: b.units.clone(),
@@ -240,9 +242,12 @@ impl ReconcileCache {
             }
         }
         let mut leaving = Vec::new();
-        for n in gone_in_order {
-            if left.remove(&n) {
-                leaving.push(n);
+        // Most steps see no name vanish: then no old name needs looking up.
+        if !left.is_empty() {
+            for n in gone_in_order {
+                if left.remove(&n) {
+                    leaving.push(n);
+                }
             }
         }
         self.seen.set(rels);
@@ -588,7 +593,7 @@ fn derive_relation(
     match source_data(id, rel) {
         Ok(Some(sd)) => derive_units(id, rel, &sd, taken, diagnostics, &[])
             .into_iter()
-            .map(|u| u.entry)
+            .map(|u| u.entry.clone())
             .collect(),
         Ok(None) => Vec::new(),
         Err(d) => {
@@ -599,8 +604,7 @@ fn derive_relation(
 }
 
 /// A unit's derived entry, with the unit name and host it was made from and its
-/// `source_name`.
-#[derive(Clone)]
+/// `source_name`; shared by the results derived while the unit and host stay.
 struct UnitEntry {
     unit: Arc<str>,
     host: Arc<str>,
@@ -616,8 +620,8 @@ fn derive_units(
     sd: &SourceData,
     taken: &mut BTreeSet<Arc<str>>,
     diagnostics: &mut Vec<Diagnostic>,
-    reuse: &[UnitEntry],
-) -> Vec<UnitEntry> {
+    reuse: &[Arc<UnitEntry>],
+) -> Vec<Arc<UnitEntry>> {
     let mut entries = Vec::new();
     for (unit, bag) in &rel.units {
         let Some(host) = bag.get("grafana_source_host").filter(|h| !h.is_empty()) else {
@@ -673,12 +677,12 @@ fn derive_units(
         if let Some(sef) = &sd.secure_extra_fields {
             e.insert(keys.secure_extra_fields.clone(), sef.clone());
         }
-        entries.push(UnitEntry {
+        entries.push(Arc::new(UnitEntry {
             unit: unit.0.clone(),
             host: host.clone(),
             name,
             entry: PyValue::dict(e),
-        });
+        }));
     }
     entries
 }
