@@ -229,3 +229,59 @@ fn a_failed_render_between_changes_folds_the_same() {
         .iter()
         .any(|v| v.invariant.name() == "stale-datasource"));
 }
+
+/// Two units of one relation that derive the same name (`prom/1` and `other/1`): the one
+/// later in unit order is refused with a diagnostic, whether the relation is derived on its own (incrementally:
+/// a few units are scanned, more go through a set) or with every other (exactly).
+#[test]
+fn units_of_one_relation_deriving_one_name_fold_the_same() {
+    for units in [3usize, 40] {
+        let data = serde_json::json!({
+            "model": "cos", "model_uuid": "0c1f", "application": "prom", "type": "prometheus",
+        });
+        let mut lines = vec![
+            r#"{"hook": "install", "unit": "grafana/0", "leader": true}"#.to_string(),
+            r#"{"hook": "grafana-source-relation-created", "relation": "grafana-source", "relation_id": 3, "remote_app": "prom"}"#.to_string(),
+            serde_json::json!({
+                "hook": "grafana-source-relation-changed", "relation": "grafana-source",
+                "relation_id": 3, "remote_app": "prom", "remote_unit": null,
+                "app_data": {"grafana_source_data": data.to_string()},
+            })
+            .to_string(),
+        ];
+        let names = (0..units)
+            .map(|n| format!("prom/{n}"))
+            .chain(["other/1".to_string()]);
+        for (i, unit) in names.enumerate() {
+            for hook in ["joined", "changed"] {
+                let mut line = serde_json::json!({
+                    "hook": format!("grafana-source-relation-{hook}"), "relation": "grafana-source",
+                    "relation_id": 3, "remote_app": "prom", "remote_unit": unit,
+                });
+                if hook == "changed" {
+                    line["unit_data"] =
+                        serde_json::json!({"grafana_source_host": format!("10.0.0.{i}:9090")});
+                }
+                lines.push(line.to_string());
+            }
+        }
+        let entries = parse_str(&lines.join("\n")).unwrap();
+        for profile in Profile::ALL {
+            if let Some(d) = first_difference(profile, &entries) {
+                panic!("{units} units: {d}");
+            }
+        }
+        let mut replay = Replay::new(Profile::Verified, PeerAtStart::Visible);
+        let last = entries.iter().map(|e| replay.step(e)).last().unwrap();
+        assert!(
+            last.diagnostics
+                .iter()
+                .any(|d| matches!(d.unit.as_deref(), Some("other/1" | "prom/1"))
+                    && d.message.contains("already provisioned")),
+            "{units} units: {:?}",
+            last.diagnostics
+        );
+        let provisioned = last.datasources.as_ref().unwrap().datasources.len();
+        assert_eq!(provisioned, units, "{units} units");
+    }
+}

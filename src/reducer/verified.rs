@@ -103,8 +103,12 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
                 Some(p) if same_source => &p.units[..],
                 _ => &[],
             };
-            let mut taken = BTreeSet::new();
-            derive_units(id, rel, data, &mut taken, &mut diagnostics, reuse)
+            if rel.units.len() <= FEW_UNITS {
+                let mut taken = Vec::with_capacity(rel.units.len());
+                derive_units(id, rel, data, &mut taken, &mut diagnostics, reuse)
+            } else {
+                derive_units(id, rel, data, &mut BTreeSet::new(), &mut diagnostics, reuse)
+            }
         }
         Ok(None) => Vec::new(),
         Err(d) => {
@@ -582,6 +586,35 @@ fn unit_number(name: &UnitName) -> Option<&str> {
     (!app.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
 }
 
+/// Names already provisioned: a second unit deriving one is refused.
+trait Taken {
+    /// Take `name`; `false` when it was taken already.
+    fn take(&mut self, name: &Arc<str>) -> bool;
+}
+
+/// The names of every relation derived so far (the full reconcile).
+impl Taken for BTreeSet<Arc<str>> {
+    fn take(&mut self, name: &Arc<str>) -> bool {
+        self.insert(name.clone())
+    }
+}
+
+/// The names of one relation's units (a relation derived on its own), when it has at most
+/// [`FEW_UNITS`]: scanning them costs less than a tree.
+impl Taken for Vec<Arc<str>> {
+    fn take(&mut self, name: &Arc<str>) -> bool {
+        debug_assert!(self.len() < FEW_UNITS);
+        if self.contains(name) {
+            return false;
+        }
+        self.push(name.clone());
+        true
+    }
+}
+
+/// The most units a relation derived on its own checks for collisions by a scan.
+const FEW_UNITS: usize = 16;
+
 /// The derived entries of one relation, in unit order; collisions and malformed units are
 /// dropped with diagnostics.
 fn derive_relation(
@@ -618,7 +651,7 @@ fn derive_units(
     id: u64,
     rel: &Relation,
     sd: &SourceData,
-    taken: &mut BTreeSet<Arc<str>>,
+    taken: &mut impl Taken,
     diagnostics: &mut Vec<Diagnostic>,
     reuse: &[Arc<UnitEntry>],
 ) -> Vec<Arc<UnitEntry>> {
@@ -642,12 +675,18 @@ fn derive_units(
             super::entry_made_before(reuse, entries.len(), &unit.0, host, |u| (&u.unit, &u.host));
         let name: Arc<str> = match reused {
             Some(u) => u.name.clone(),
-            None => Arc::from(format!(
-                "juju_{}_{}_{}_{}",
-                sd.model, sd.uuid, sd.application, n
-            )),
+            None => crate::log::concat(&[
+                "juju_",
+                &sd.model,
+                "_",
+                &sd.uuid,
+                "_",
+                &sd.application,
+                "_",
+                n,
+            ]),
         };
-        if !taken.insert(name.clone()) {
+        if !taken.take(&name) {
             diagnostics.push(diag(
                 id,
                 Some(&unit.0),
