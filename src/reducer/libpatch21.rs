@@ -5,7 +5,7 @@
 //! evaluation, over Python values ([`PyValue`]) so that corrupt relation or peer data
 //! fails (or, as often, does not fail) exactly as CPython would. Comments quote the
 //! reference line being reproduced where the correspondence is not obvious.
-use super::{Event, Handled};
+use super::{Event, Handled, UnitEntry};
 use crate::log::{Endpoint, Entry, HookKind};
 use crate::names::{Delta, NameCounts};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue, Settled};
@@ -204,18 +204,6 @@ struct Derived {
     units: Vec<Arc<UnitEntry>>,
 }
 
-/// A unit's entry of `_get_source_config`, made once for a unit at a host and shared by
-/// every result derived while both stay (one reference count to move per unit, not one
-/// per field).
-struct UnitEntry {
-    unit: Arc<str>,
-    host: Arc<str>,
-    /// The entry dict, as the list in `sources` holds it.
-    entry: PyValue,
-    /// Its `source_name`.
-    name: Arc<str>,
-}
-
 /// [`RelResult`] of one relation: `_get_source_config` without `sources_to_delete`.
 /// `prev`: the same relation derived before; what did not change is taken from it.
 fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
@@ -225,10 +213,13 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
         .and_then(|p| p.source.as_ref())
         .filter(|(t, _)| same_text(t))
         .cloned();
-    let done = |result, source, units| Derived {
-        result,
-        source,
-        units,
+    let done = |result, source, units: Vec<_>| {
+        debug_assert!(matches!(result, RelResult::Hosts(_)) || units.is_empty());
+        Derived {
+            result,
+            source,
+            units,
+        }
     };
     let (source, source_data) = match reused {
         Some((t, v)) => (Some((t, v.clone())), v),
@@ -255,8 +246,7 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     let mut data = Vec::with_capacity(most);
     let mut units = Vec::with_capacity(most);
     for (i, (unit_name, host_addr)) in relation_hosts(rel).enumerate() {
-        let cached =
-            super::entry_made_before(old_units, i, unit_name, host_addr, |u| (&u.unit, &u.host));
+        let cached = super::entry_made_before(old_units, i, unit_name, host_addr);
         let unit = match cached {
             Some(made) => made.clone(),
             None => match parts.host_entry(unit_name, host_addr) {
@@ -389,7 +379,7 @@ fn unrecord(raising: &mut OrdSet<u64>, truthy: &mut usize, id: u64, old: Option<
 
 /// The names a relation's result derives, in unit order (none unless it has hosts).
 fn names_of(d: Option<&Derived>) -> impl Iterator<Item = &Arc<str>> + Clone {
-    d.map_or(&[][..], |d| &d.units[..]).iter().map(|u| &u.name)
+    super::unit_names(d.map_or(&[], |d| &d.units))
 }
 
 fn truthy_list(list: &PyValue) -> bool {

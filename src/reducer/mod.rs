@@ -141,21 +141,39 @@ pub(crate) static ENTRY_KEYS: std::sync::LazyLock<EntryKeys> = std::sync::LazyLo
     }
 });
 
+/// One unit's entry of the `sources` document, with the unit and host it was made from
+/// and its `source_name`, as either profile derives it. Made once for a unit at a host and
+/// shared (`Arc`) by every result derived while both stay: deriving a relation again moves
+/// one reference count per unchanged unit, not one per field.
+pub(crate) struct UnitEntry {
+    pub unit: Arc<str>,
+    pub host: Arc<str>,
+    /// The entry dict, as the list in `sources` holds it.
+    pub entry: crate::py::PyValue,
+    /// Its `source_name`.
+    pub name: Arc<str>,
+}
+
+/// The names of a relation's unit entries, in order.
+#[inline]
+pub(crate) fn unit_names(units: &[Arc<UnitEntry>]) -> impl Iterator<Item = &Arc<str>> + Clone {
+    units.iter().map(|u| &u.name)
+}
+
 /// The entry made before for `unit` at `host` among `old` (a relation's unit entries, in
 /// unit order), if any; `i` is where this unit's entry goes now. Units keep their order, so
 /// the entry at `i` is the likely one, and when it is `unit`'s (with another host) no other
-/// entry can be; only otherwise are the others compared. `made_for` gives an entry's unit
-/// and host.
-pub(crate) fn entry_made_before<'a, T>(
-    old: &'a [T],
+/// entry can be; only otherwise are the others compared.
+#[inline]
+pub(crate) fn entry_made_before<'a>(
+    old: &'a [Arc<UnitEntry>],
     i: usize,
-    unit: &std::sync::Arc<str>,
-    host: &std::sync::Arc<str>,
-    made_for: impl Fn(&T) -> (&std::sync::Arc<str>, &std::sync::Arc<str>),
-) -> Option<&'a T> {
-    let made_from = |e: &&T| made_for(e) == (unit, host);
+    unit: &Arc<str>,
+    host: &Arc<str>,
+) -> Option<&'a Arc<UnitEntry>> {
+    let made_from = |e: &&Arc<UnitEntry>| (&e.unit, &e.host) == (unit, host);
     match old.get(i) {
-        Some(e) if std::sync::Arc::ptr_eq(made_for(e).0, unit) => Some(e).filter(made_from),
+        Some(e) if Arc::ptr_eq(&e.unit, unit) => Some(e).filter(made_from),
         _ => old.iter().find(made_from),
     }
 }

@@ -3,7 +3,7 @@
 //! On the leader every hook recomputes the derived sources from the world view and
 //! writes them, with the deletion list completed, only when the text changes. Malformed
 //! remote data isolates its relation or unit with a [`Diagnostic`]; nothing here raises.
-use super::{Diagnostic, Event, Handled};
+use super::{Diagnostic, Event, Handled, UnitEntry};
 use crate::log::{Endpoint, Entry, HookKind};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue};
 use crate::py::{self, json, PyDict, PyKey, PyValue};
@@ -61,7 +61,7 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
 }
 
 /// One relation derived on its own: its entries (collisions inside the relation already
-/// dropped), their names, and its diagnostics.
+/// dropped), the units they were made for (with their names), and its diagnostics.
 struct Derived {
     entries: Arc<PyValue>,
     diagnostics: Vec<Diagnostic>,
@@ -73,7 +73,7 @@ struct Derived {
 
 /// The names of a relation's entries (none when it is not derived).
 fn names_of(d: Option<&Derived>) -> impl Iterator<Item = &Arc<str>> + Clone {
-    d.map_or(&[][..], |d| &d.units[..]).iter().map(|u| &u.name)
+    super::unit_names(d.map_or(&[], |d| &d.units))
 }
 
 /// What [`source_data`] gives for a relation.
@@ -636,15 +636,6 @@ fn derive_relation(
     }
 }
 
-/// A unit's derived entry, with the unit name and host it was made from and its
-/// `source_name`; shared by the results derived while the unit and host stay.
-struct UnitEntry {
-    unit: Arc<str>,
-    host: Arc<str>,
-    name: Arc<str>,
-    entry: PyValue,
-}
-
 /// The entries of a relation's units under `sd`, as `(unit, host, entry)`. An entry in
 /// `reuse` made from the same source data for the same unit and host is taken as is.
 fn derive_units(
@@ -671,8 +662,7 @@ fn derive_units(
         };
         // An entry made before from the same source data for the same unit and host is
         // the entry this one would be, name included.
-        let reused =
-            super::entry_made_before(reuse, entries.len(), &unit.0, host, |u| (&u.unit, &u.host));
+        let reused = super::entry_made_before(reuse, entries.len(), &unit.0, host);
         let name: Arc<str> = match reused {
             Some(u) => u.name.clone(),
             None => crate::log::concat(&[
