@@ -22,8 +22,19 @@
 //! Consecutive iterations fold consecutive windows of the log (a fold cannot restart
 //! without folding the setup again), and start over at the end of the log.
 //!
+//! The targets are ratios of two of these, and this machine is shared: its speed moves by
+//! tens of percent from one minute to the next, so two benchmarks timed one after the
+//! other may each see a different machine. The two ratios the targets name are therefore
+//! also measured interleaved ([`paired`]): rounds that time both sides back to back (in
+//! alternating order), one ratio per round, the median reported with the spread.
+//!
+//! - `replay_vs_serde_value`: `replay` over the whole window against `serde_value` over
+//!   the same lines, 100 relations.
+//! - `fold_check_10000_vs_10`: `fold_check` per step at 10,000 relations against 10.
+//!
 //! Environment: `BENCH_SIZES` (e.g. `10,100`), `BENCH_RESULTS` (a TSV file to write, read by
-//! `scripts/bench.sh`), `CRITERION_HOME` (where criterion keeps its estimates).
+//! `scripts/bench.sh`), `BENCH_PAIRED_RESULTS` (the same for the interleaved ratios;
+//! `BENCH_PAIRED=0` skips them), `CRITERION_HOME` (where criterion keeps its estimates).
 //! Without `--bench` (as in `cargo test --benches`), each routine runs once on a tiny log.
 mod common;
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -346,6 +357,119 @@ impl Bench {
     }
 }
 
+/// One interleaved comparison: its rounds' ratios of `a`'s time per step to `b`'s.
+struct Paired {
+    name: &'static str,
+    a: String,
+    b: String,
+    ratios: Vec<f64>,
+    a_ns: Vec<f64>,
+    b_ns: Vec<f64>,
+}
+
+/// Time `a` (`ka` steps) and `b` (`kb` steps) back to back, `rounds` times, `a` first in
+/// even rounds and `b` first in odd ones, so that both sides of each ratio ran on the
+/// same machine within a fraction of a second of each other.
+fn paired(
+    name: &'static str,
+    (a, ka): (&mut Routine, usize),
+    (b, kb): (&mut Routine, usize),
+    rounds: usize,
+) -> Paired {
+    let mut out = Paired {
+        name,
+        a: format!("{}/{}", a.group.name(), a.fx.relations),
+        b: format!("{}/{}", b.group.name(), b.fx.relations),
+        ratios: Vec::with_capacity(rounds),
+        a_ns: Vec::with_capacity(rounds),
+        b_ns: Vec::with_capacity(rounds),
+    };
+    // One untimed round: the first window of each side folds its prefix.
+    a.timed(ka);
+    b.timed(kb);
+    for round in 0..rounds {
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = a.timed(ka);
+            (ta, b.timed(kb))
+        } else {
+            let tb = b.timed(kb);
+            (a.timed(ka), tb)
+        };
+        let (pa, pb) = (
+            ta.as_secs_f64() * 1e9 / ka as f64,
+            tb.as_secs_f64() * 1e9 / kb as f64,
+        );
+        out.a_ns.push(pa);
+        out.b_ns.push(pb);
+        out.ratios.push(pa / pb);
+    }
+    out
+}
+
+/// The `q` quantile (0 to 1) of `v`, by the nearest rank.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Steps of `r` that take about `target` (at most `max`).
+fn calibrate(r: &mut Routine, target: Duration, max: usize) -> usize {
+    let mut k = 1;
+    loop {
+        let t = r.timed(k);
+        if t >= target / 4 || k == max {
+            let per_step = t.as_secs_f64() / k as f64;
+            return ((target.as_secs_f64() / per_step.max(1e-9)) as usize).clamp(1, max);
+        }
+        k = (k * 8).min(max);
+    }
+}
+
+/// The interleaved ratios the targets name (see the module documentation).
+fn paired_ratios(bench_mode: bool) -> Vec<Paired> {
+    let (steps, rounds) = if bench_mode { (20_000, 21) } else { (40, 3) };
+    let (small, mid, big) = if bench_mode {
+        (10, 100, 10_000)
+    } else {
+        (2, 3, 4)
+    };
+    let mut out = Vec::new();
+    {
+        let fx = Fixture::new(mid, steps);
+        let whole = fx.window.len();
+        let (mut replay, mut base) = (
+            Routine::new(&fx, Group::Replay),
+            Routine::new(&fx, Group::SerdeValue),
+        );
+        // Both over the whole window: the replay's closing summary is amortised over a
+        // log, as in `grafana-source replay`.
+        out.push(paired(
+            "replay_vs_serde_value",
+            (&mut replay, whole),
+            (&mut base, whole),
+            rounds,
+        ));
+    }
+    let (fs, fb) = (Fixture::new(small, steps), Fixture::new(big, steps));
+    let (mut a, mut b) = (
+        Routine::new(&fb, Group::FoldCheck),
+        Routine::new(&fs, Group::FoldCheck),
+    );
+    let target = Duration::from_millis(if bench_mode { 60 } else { 1 });
+    let (ka, kb) = (
+        calibrate(&mut a, target, fb.window.len() / 4),
+        calibrate(&mut b, target, fs.window.len() / 4),
+    );
+    out.push(paired(
+        "fold_check_10000_vs_10",
+        (&mut a, ka),
+        (&mut b, kb),
+        rounds,
+    ));
+    out
+}
+
 fn criterion_home() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
@@ -426,8 +550,52 @@ fn main() {
         }
     }
     bench.c.final_summary();
+    let pairs = if std::env::var("BENCH_PAIRED").is_ok_and(|v| v == "0") {
+        Vec::new()
+    } else {
+        paired_ratios(bench_mode)
+    };
+    let mut table = String::from(
+        "name\ta\tb\trounds\tratio_median\tratio_p25\tratio_p75\tratio_min\tratio_max\ta_ns_median\tb_ns_median\n",
+    );
+    for p in &pairs {
+        assert!(
+            p.ratios.iter().all(|r| r.is_finite() && *r > 0.0),
+            "{}: every round timed both sides",
+            p.name
+        );
+        let q = |v: &[f64], x| quantile(v, x);
+        eprintln!(
+            "{} ({} / {}, {} interleaved rounds): median {:.2} (quartiles {:.2} to {:.2})",
+            p.name,
+            p.a,
+            p.b,
+            p.ratios.len(),
+            q(&p.ratios, 0.5),
+            q(&p.ratios, 0.25),
+            q(&p.ratios, 0.75)
+        );
+        table.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.1}\t{:.1}\n",
+            p.name,
+            p.a,
+            p.b,
+            p.ratios.len(),
+            q(&p.ratios, 0.5),
+            q(&p.ratios, 0.25),
+            q(&p.ratios, 0.75),
+            q(&p.ratios, 0.0),
+            q(&p.ratios, 1.0),
+            q(&p.a_ns, 0.5),
+            q(&p.b_ns, 0.5),
+        ));
+    }
     if !bench_mode {
         return;
+    }
+    if let Ok(path) = std::env::var("BENCH_PAIRED_RESULTS") {
+        std::fs::write(&path, &table).expect("BENCH_PAIRED_RESULTS: cannot write");
+        eprintln!("interleaved ratios written to {path}");
     }
     let mut out = String::from(
         "group\trelations\tunits\tsetup_lines\tsteps_per_iter\tmethod\tns_per_step\tns_per_step_low\tns_per_step_high\tsteps_per_s\n",
