@@ -653,8 +653,9 @@ pub struct PList {
     items: OrdMap<u64, Item>,
     /// Positions of each string item, ascending.
     strings: imbl::HashMap<Arc<str>, Positions>,
-    /// Settlement against a leader's derived names (see `reducer::libpatch21`).
-    pub(crate) settled: Option<Settled>,
+    /// Settlement against a leader's derived names (see `reducer::libpatch21`). Boxed: a
+    /// [`Doc`] is as big as its biggest kind, and every peer value holds one.
+    pub(crate) settled: Option<Box<Settled>>,
 }
 
 /// Where a string stands in a [`PList`], ascending. Nearly every string of

@@ -460,10 +460,10 @@ fn relation_changed_fast(
         // shares it with the state before.
         let rewrite = struck || !unchanged_names || same_pending.as_ref() != Some(&pending);
         if rewrite {
-            list.settled = Some(Settled {
+            list.settled = Some(Box::new(Settled {
                 names: cache.names.clone(),
                 pending,
-            });
+            }));
             tx.set_doc(TO_DELETE, Doc::List(list));
         }
     }
@@ -561,7 +561,10 @@ impl SourceParts {
         } else {
             crate::log::concat(&["http://", host_addr])
         };
-        let mut host_data = PyDict::with_capacity_and_hasher(6, Default::default());
+        let extras = self.extras.as_ref().map_err(|e| *e);
+        // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
+        let len = 4 + extras.map_or(0, |x| x.len());
+        let mut host_data = PyDict::with_capacity_and_hasher(len, Default::default());
         let keys = &*super::ENTRY_KEYS;
         host_data.insert(keys.unit.clone(), PyValue::Str(unit_name.clone()));
         host_data.insert(
@@ -572,7 +575,7 @@ impl SourceParts {
         host_data.insert(keys.source_type.clone(), source_type.clone());
         host_data.insert(keys.url.clone(), PyValue::Str(host));
         // `if source_data.get(field, None):` for each extra field.
-        for (k, v) in self.extras.as_ref().map_err(|e| *e)? {
+        for (k, v) in extras? {
             host_data.insert(k.clone(), v.clone());
         }
         Ok((PyValue::dict(host_data), unique_source_name))

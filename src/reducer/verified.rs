@@ -694,7 +694,11 @@ fn derive_units(
         } else {
             crate::log::concat(&["http://", host])
         };
-        let mut e = PyDict::with_capacity_and_hasher(6, Default::default());
+        // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
+        let len = 4
+            + usize::from(sd.extra_fields.is_some())
+            + usize::from(sd.secure_extra_fields.is_some());
+        let mut e = PyDict::with_capacity_and_hasher(len, Default::default());
         let keys = &*super::ENTRY_KEYS;
         e.insert(keys.unit.clone(), PyValue::Str(unit.0.clone()));
         e.insert(keys.source_name.clone(), PyValue::Str(name.clone()));
