@@ -564,30 +564,23 @@ fn main() {
             "{}: every round timed both sides",
             p.name
         );
-        let q = |v: &[f64], x| quantile(v, x);
+        let [min, low, median, high, max] =
+            [0.0, 0.25, 0.5, 0.75, 1.0].map(|x| quantile(&p.ratios, x));
         eprintln!(
-            "{} ({} / {}, {} interleaved rounds): median {:.2} (quartiles {:.2} to {:.2})",
+            "{} ({} / {}, {} interleaved rounds): median {median:.2} (quartiles {low:.2} to {high:.2})",
             p.name,
             p.a,
             p.b,
             p.ratios.len(),
-            q(&p.ratios, 0.5),
-            q(&p.ratios, 0.25),
-            q(&p.ratios, 0.75)
         );
         table.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{:.1}\t{:.1}\n",
+            "{}\t{}\t{}\t{}\t{median:.3}\t{low:.3}\t{high:.3}\t{min:.3}\t{max:.3}\t{:.1}\t{:.1}\n",
             p.name,
             p.a,
             p.b,
             p.ratios.len(),
-            q(&p.ratios, 0.5),
-            q(&p.ratios, 0.25),
-            q(&p.ratios, 0.75),
-            q(&p.ratios, 0.0),
-            q(&p.ratios, 1.0),
-            q(&p.a_ns, 0.5),
-            q(&p.b_ns, 0.5),
+            quantile(&p.a_ns, 0.5),
+            quantile(&p.b_ns, 0.5),
         ));
     }
     if !bench_mode {
