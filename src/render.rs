@@ -594,20 +594,26 @@ struct Runs {
 }
 
 impl Runs {
-    /// Forget every run when the config is not the one they were made under.
-    fn keep_if_config(&mut self, state: &State) -> bool {
-        if self
-            .config
+    /// Whether the runs were made under `state`'s config.
+    fn made_under(&self, state: &State) -> bool {
+        self.config
             .as_ref()
             .is_some_and(|c| c.ptr_eq(&state.config))
-        {
-            return true;
+    }
+
+    /// Forget every run when the config is not the one they were made under.
+    fn keep_if_config(&mut self, state: &State) {
+        if !self.made_under(state) {
+            self.start_over(state);
         }
+    }
+
+    /// No runs, for no document, under `state`'s config.
+    fn start_over(&mut self, state: &State) {
         *self = Runs {
             config: Some(state.config.clone()),
             ..Runs::default()
         };
-        false
     }
 }
 
@@ -624,6 +630,17 @@ pub struct RenderMemo {
     /// the caller's render before is a failure; when that one succeeded, it is the base
     /// and the memo holds no second reference to it.
     last_ok: Option<Arc<Rendered>>,
+}
+
+impl RenderMemo {
+    /// Render every entry again from the next document on, with no base for the
+    /// aggregates (after a config change, or for a document the runs cannot be traced to).
+    fn start_over(&mut self, state: &State) {
+        self.runs.start_over(state);
+        self.list_failing = OrdMap::new();
+        self.info_failing = OrdMap::new();
+        self.last_ok = None;
+    }
 }
 
 /// [`render`], reusing what `memo` kept from the render before: for `libpatch21`, only the
@@ -748,32 +765,27 @@ fn render_reference_incremental(
             _ => return Err(PyExc::AttributeError), // .values()
         },
     };
-    if !memo.runs.keep_if_config(state) {
-        memo.list_failing = OrdMap::new();
-        memo.info_failing = OrdMap::new();
-        // The runs start over, unlogged: a base kept from before could only be diffed with
-        // them, and may have been released. Without one, the aggregates start over too.
-        memo.last_ok = None;
+    // The runs start over, unlogged, when the config changed: a base kept from before
+    // could only be diffed with them, and may have been released, so the aggregates start
+    // over too.
+    if !memo.runs.made_under(state) {
+        memo.start_over(state);
     }
     let changes = match doc_changes(&memo.runs.doc, doc) {
         Some(changes) => changes,
         None => {
             // The memo let go of the document it rendered and this one was not written
             // from it: render every entry again, as after a config change.
-            memo.runs = Runs {
-                config: Some(state.config.clone()),
-                ..Runs::default()
-            };
-            memo.list_failing = OrdMap::new();
-            memo.info_failing = OrdMap::new();
-            memo.last_ok = None;
+            memo.start_over(state);
             doc_changes(&memo.runs.doc, doc).unwrap_or_default()
         }
     };
     let configured = configured_timeout(state);
     memo.runs.ok.begin_edit();
     if let Ok(b) = before {
-        memo.last_ok = None;
+        // A render that succeeded is the base itself: the memo keeps no second reference
+        // to it (`render_incremental`), which would keep its runs from being released.
+        debug_assert!(memo.last_ok.is_none(), "the memo holds a successful base");
         if let Some(b) = Arc::get_mut(b).filter(|b| memo.runs.ok.logged_from(&b.datasources)) {
             b.datasources.release();
         }

@@ -324,16 +324,9 @@ impl DeriveCache {
             let old = slot.as_deref().cloned();
             unrecord(&mut self.raising, &mut self.truthy, id, old.as_deref());
             let derived = derive(&rel, old.as_deref());
-            let result = &derived.result;
-            match result {
-                RelResult::Raises(_) => {
-                    self.raising.insert(id);
-                }
-                RelResult::Falsy => {}
-                RelResult::Hosts(_) => self.truthy += 1,
-            }
+            record(&mut self.raising, &mut self.truthy, id, &derived);
             delta.replace(names_of(old.as_deref()), names_of(Some(&derived)));
-            let entry = match result {
+            let entry = match &derived.result {
                 RelResult::Hosts(list) if truthy_list(list) => Some(list.clone()),
                 _ => None,
             };
@@ -366,7 +359,18 @@ impl DeriveCache {
     }
 }
 
-/// Take a relation's old result out of the counts kept beside the results.
+/// Count a relation's new result in the counts kept beside the results.
+fn record(raising: &mut OrdSet<u64>, truthy: &mut usize, id: u64, new: &Derived) {
+    match &new.result {
+        RelResult::Raises(_) => {
+            raising.insert(id);
+        }
+        RelResult::Hosts(_) => *truthy += 1,
+        RelResult::Falsy => {}
+    }
+}
+
+/// Take a relation's old result out of the counts kept beside the results ([`record`]).
 fn unrecord(raising: &mut OrdSet<u64>, truthy: &mut usize, id: u64, old: Option<&Derived>) {
     match old.map(|o| &o.result) {
         Some(RelResult::Raises(_)) => {
