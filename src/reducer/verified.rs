@@ -195,14 +195,14 @@ impl ReconcileCache {
             .changes(rels, hint, |id| self.derived.contains_key(&id));
         self.doc.begin_edit();
         let mut delta = crate::names::Delta::default();
-        let mut gone_in_order: Vec<Arc<str>> = Vec::new();
+        // The results replaced, in order: only names that vanish on net are looked up in
+        // them, which gives their order in `sources_to_delete`.
+        let mut replaced: Vec<Arc<Derived>> = Vec::new();
         let mut doc_changed = false;
         for (id, rel) in changed {
             let old = self.derived.remove(&id);
+            replaced.extend(old.clone());
             let old_names = names_of(old.as_deref());
-            // Only names that vanish on net are looked up in this list, which gives their
-            // order in `sources_to_delete`.
-            gone_in_order.extend(old_names.clone().cloned());
             self.diagnosed.remove(&id);
             let new = rel.map(|rel| Arc::new(derive_alone(id, &rel, old.as_deref())));
             // Entering names are struck from a set, so the order they are noted in does not
@@ -248,9 +248,9 @@ impl ReconcileCache {
         let mut leaving = Vec::new();
         // Most steps see no name vanish: then no old name needs looking up.
         if !left.is_empty() {
-            for n in gone_in_order {
-                if left.remove(&n) {
-                    leaving.push(n);
+            for n in replaced.iter().flat_map(|d| names_of(Some(d))) {
+                if left.remove(n) {
+                    leaving.push(n.clone());
                 }
             }
         }
