@@ -231,8 +231,10 @@ fn a_failed_render_between_changes_folds_the_same() {
 }
 
 /// Two units of one relation that derive the same name (`prom/1` and `other/1`): the one
-/// later in unit order is refused with a diagnostic, whether the relation is derived on its own (incrementally:
-/// a few units are scanned, more go through a set) or with every other (exactly).
+/// later in unit order is refused with a diagnostic, whether the relation is derived on its
+/// own (incrementally: a few units are scanned, more go through a set) or with every other
+/// (exactly). A scan that missed the collision alone would not show here: the name would
+/// then be derived twice, which sends the step to the full reconcile, with the same result.
 #[test]
 fn units_of_one_relation_deriving_one_name_fold_the_same() {
     for units in [3usize, 40] {
