@@ -719,3 +719,27 @@ fn derive_units(
     }
     entries
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both ways of finding a taken name refuse the second of two equal names (equal text,
+    /// not the same allocation) and take different ones.
+    #[test]
+    fn a_name_is_taken_once() {
+        fn check(taken: &mut impl Taken) {
+            let (a, a_again, b): (Arc<str>, Arc<str>, Arc<str>) = (
+                "juju_m_u_app_1".into(),
+                "juju_m_u_app_1".into(),
+                "juju_m_u_app_2".into(),
+            );
+            assert!(taken.take(&a));
+            assert!(taken.take(&b));
+            assert!(!taken.take(&a_again));
+            assert!(!taken.take(&b));
+        }
+        check(&mut Vec::new());
+        check(&mut BTreeSet::new());
+    }
+}
