@@ -246,10 +246,10 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     let mut data = Vec::with_capacity(most);
     let mut units = Vec::with_capacity(most);
     for (i, (unit_name, host_addr)) in relation_hosts(rel).enumerate() {
-        let cached = super::entry_made_before(old_units, i, unit_name, host_addr);
-        let unit = match cached {
+        let before = super::unit_entry_before(old_units, i, unit_name);
+        let unit = match super::made_at(before, host_addr) {
             Some(made) => made.clone(),
-            None => match parts.host_entry(unit_name, host_addr) {
+            None => match parts.host_entry(unit_name, host_addr, before.map(|e| &e.name)) {
                 Ok((entry, name)) => Arc::new(UnitEntry {
                     unit: unit_name.clone(),
                     host: host_addr.clone(),
@@ -490,7 +490,7 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
     let mut sources_to_delete = tx.get_peer_data(TO_DELETE)?;
     let parts = SourceParts::new(&source_data);
     for (unit_name, host_addr) in relation_hosts(rel) {
-        let (host_data, name) = parts.host_entry(unit_name, host_addr)?;
+        let (host_data, name) = parts.host_entry(unit_name, host_addr, None)?;
         // if host_data["source_name"] in sources_to_delete:
         //     sources_to_delete.remove(host_data["source_name"])
         let name = PyValue::Str(name);
@@ -548,17 +548,26 @@ impl SourceParts {
         }
     }
 
-    /// One unit's entry of `_get_source_config`, and its `source_name`.
+    /// One unit's entry of `_get_source_config`, and its `source_name`. `named`: the name
+    /// an entry made before for this unit from these very parts has (the same text; shared,
+    /// it compares by pointer wherever names are counted).
     fn host_entry(
         &self,
         unit_name: &Arc<str>,
         host_addr: &Arc<str>,
+        named: Option<&Arc<str>>,
     ) -> Result<(PyValue, Arc<str>), PyExc> {
         // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
         //     source_data["application"], unit_name.split("/")[1])
         let prefix = self.prefix.as_ref().map_err(|e| *e)?;
         let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
-        let unique_source_name = crate::log::concat(&[prefix, suffix]);
+        let unique_source_name = match named {
+            Some(n) => {
+                debug_assert!(**n == *crate::log::concat(&[prefix, suffix]), "{n}");
+                n.clone()
+            }
+            None => crate::log::concat(&[prefix, suffix]),
+        };
 
         let host = if py::match_word_scheme(host_addr) {
             host_addr.clone()
@@ -819,5 +828,28 @@ fn dict_update(target: &mut PyDict, other: PyValue) -> Result<(), PyExc> {
         PyValue::Str(t) if !t.is_empty() => Err(PyExc::ValueError),
         PyValue::Str(_) => Ok(()),
         _ => Err(PyExc::TypeError),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reducer::test_relation::{moved, with_hosts};
+
+    /// A unit whose host moved gets a new entry with the very name its entry had (shared,
+    /// so names compare by pointer downstream); the other units keep their entries; a unit
+    /// new to the relation gets a name of its own.
+    #[test]
+    fn a_moved_host_keeps_its_unit_name() {
+        let rel = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/1", "10.0.0.2")]);
+        let first = derive(&rel, None);
+        let again = derive(&moved(&rel, "prom/1", "10.0.0.9"), Some(&first));
+        assert!(Arc::ptr_eq(&first.units[0], &again.units[0]));
+        assert!(!Arc::ptr_eq(&first.units[1], &again.units[1]));
+        assert_eq!(&*again.units[1].host, "10.0.0.9");
+        assert!(Arc::ptr_eq(&first.units[1].name, &again.units[1].name));
+        let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
+        let other = derive(&grown, Some(&first));
+        assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");
     }
 }

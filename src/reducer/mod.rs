@@ -160,22 +160,30 @@ pub(crate) fn unit_names(units: &[Arc<UnitEntry>]) -> impl Iterator<Item = &Arc<
     units.iter().map(|u| &u.name)
 }
 
-/// The entry made before for `unit` at `host` among `old` (a relation's unit entries, in
-/// unit order), if any; `i` is where this unit's entry goes now. Units keep their order, so
-/// the entry at `i` is the likely one, and when it is `unit`'s (with another host) no other
-/// entry can be; only otherwise are the others compared.
+/// The entry made before for `unit` among `old` (a relation's unit entries, in unit order,
+/// one per unit), if any; `i` is where this unit's entry goes now. Units keep their order,
+/// so the entry at `i` is the likely one; only otherwise are the others compared. Made from
+/// the same source data, it has the `source_name` this unit's entry gets at any host, and
+/// is this unit's entry when its host is the same too ([`made_at`]).
 #[inline]
-pub(crate) fn entry_made_before<'a>(
+pub(crate) fn unit_entry_before<'a>(
     old: &'a [Arc<UnitEntry>],
     i: usize,
     unit: &Arc<str>,
+) -> Option<&'a Arc<UnitEntry>> {
+    match old.get(i) {
+        Some(e) if Arc::ptr_eq(&e.unit, unit) => Some(e),
+        _ => old.iter().find(|e| e.unit == *unit),
+    }
+}
+
+/// `before` ([`unit_entry_before`]) when it was made at `host`.
+#[inline]
+pub(crate) fn made_at<'a>(
+    before: Option<&'a Arc<UnitEntry>>,
     host: &Arc<str>,
 ) -> Option<&'a Arc<UnitEntry>> {
-    let made_from = |e: &&Arc<UnitEntry>| (&e.unit, &e.host) == (unit, host);
-    match old.get(i) {
-        Some(e) if Arc::ptr_eq(&e.unit, unit) => Some(e).filter(made_from),
-        _ => old.iter().find(made_from),
-    }
+    before.filter(|e| e.host == *host)
 }
 
 /// `rel.id` as a key of the `sources` dict. Python's ints have no bound; an id past
@@ -384,5 +392,42 @@ fn fold(
         after,
         effects,
         rendered,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_relation {
+    use crate::databag::Databag;
+    use crate::world::{Relation, UnitName};
+    use std::sync::Arc;
+
+    /// A `grafana-source` relation of `app` whose units have the given hosts.
+    pub(crate) fn with_hosts(app: &str, hosts: &[(&str, &str)]) -> Relation {
+        let source = format!(
+            r#"{{"model": "cos", "model_uuid": "0000", "application": "{app}", "type": "prometheus"}}"#
+        );
+        let bag = |k: &str, v: &str| Databag::from_items(vec![(k.into(), v.into())]);
+        Relation {
+            app: app.into(),
+            app_data: bag("grafana_source_data", &source),
+            units: hosts
+                .iter()
+                .map(|(u, h)| (UnitName::new(Arc::from(*u)), bag("grafana_source_host", h)))
+                .collect(),
+        }
+    }
+
+    /// `rel` with `unit`'s host changed to `host` (the other units' databags shared).
+    pub(crate) fn moved(rel: &Relation, unit: &str, host: &str) -> Relation {
+        let mut rel = rel.clone();
+        let name = rel
+            .units
+            .keys()
+            .find(|n| &*n.0 == unit)
+            .cloned()
+            .expect("a unit");
+        let bag = Databag::from_items(vec![("grafana_source_host".into(), host.into())]);
+        rel.units.insert(name, bag);
+        rel
     }
 }

@@ -660,12 +660,13 @@ fn derive_units(
             ));
             continue;
         };
-        // An entry made before from the same source data for the same unit and host is
-        // the entry this one would be, name included.
-        let reused = super::entry_made_before(reuse, entries.len(), &unit.0, host);
-        let name: Arc<str> = match reused {
-            Some(u) => u.name.clone(),
-            None => crate::log::concat(&[
+        // An entry made before from the same source data for the same unit has the name
+        // this one gets (shared, it compares by pointer); at the same host too, it is the
+        // entry this one would be.
+        let before = super::unit_entry_before(reuse, entries.len(), &unit.0);
+        let reused = super::made_at(before, host);
+        let made = || {
+            crate::log::concat(&[
                 "juju_",
                 &sd.model,
                 "_",
@@ -674,7 +675,14 @@ fn derive_units(
                 &sd.application,
                 "_",
                 n,
-            ]),
+            ])
+        };
+        let name: Arc<str> = match before {
+            Some(u) => {
+                debug_assert!(*u.name == *made(), "{}", u.name);
+                u.name.clone()
+            }
+            None => made(),
         };
         if !taken.take(&name) {
             diagnostics.push(diag(
@@ -741,5 +749,21 @@ mod tests {
         }
         check(&mut Vec::new());
         check(&mut BTreeSet::new());
+    }
+
+    /// As in `libpatch21`: a moved host keeps its unit's name, shared.
+    #[test]
+    fn a_moved_host_keeps_its_unit_name() {
+        use crate::reducer::test_relation::{moved, with_hosts};
+        let rel = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/1", "10.0.0.2")]);
+        let first = derive_alone(7, &rel, None);
+        let again = derive_alone(7, &moved(&rel, "prom/1", "10.0.0.9"), Some(&first));
+        assert!(Arc::ptr_eq(&first.units[0], &again.units[0]));
+        assert!(!Arc::ptr_eq(&first.units[1], &again.units[1]));
+        assert_eq!(&*again.units[1].host, "10.0.0.9");
+        assert!(Arc::ptr_eq(&first.units[1].name, &again.units[1].name));
+        let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
+        let other = derive_alone(7, &grown, Some(&first));
+        assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");
     }
 }
