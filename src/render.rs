@@ -689,8 +689,8 @@ fn doc_changes(old: &PDict, new: &PDict) -> Option<Vec<Change>> {
 /// What was rendered before for `info`, the `i`th item of an entry, when `before` (the
 /// entry's old value and the run rendered from it) corresponds to the run item for item:
 /// the datasource itself when one old item is the very dict `info` is, otherwise the
-/// `jsonData` of the old `i`th item when it holds the very `extra_fields` object `info`
-/// holds.
+/// `jsonData` of the old `i`th item when it was made from what `info`'s is made from (the
+/// very `extra_fields` object, or none on either: see [`JsonSource`]).
 fn rendered_before<'a>(
     before: Option<&'a (Arc<PyValue>, Segment)>,
     i: usize,
@@ -714,19 +714,29 @@ fn rendered_before<'a>(
         .or_else(|| (0..old_items.len()).find(same))
     {
         Some(j) => Before::Same(seg.items()[j].clone()),
-        None => {
-            let extra = |v: &PyValue| match v {
-                PyValue::Dict(d) => match d.get(&py::StrKey("extra_fields")) {
-                    Some(PyValue::Dict(e)) => Some(Arc::as_ptr(e)),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match (old_items.get(i).and_then(extra), extra(info)) {
-                (Some(a), Some(b)) if a == b => Before::JsonData(&seg.items()[i].json_data),
-                _ => Before::Nothing,
-            }
-        }
+        None => match (old_items.get(i).and_then(json_source), json_source(info)) {
+            (Some(a), Some(b)) if a == b => Before::JsonData(&seg.items()[i].json_data),
+            _ => Before::Nothing,
+        },
+    }
+}
+
+/// What a datasource's `jsonData` is made from, for an entry dict whose `extra_fields` is
+/// absent or falsy (`Absent`: then it depends on the configured timeout alone) or an
+/// object (that very object); `None` for anything else.
+#[derive(PartialEq)]
+enum JsonSource {
+    Absent,
+    Object(*const PyDict),
+}
+
+fn json_source(v: &PyValue) -> Option<JsonSource> {
+    let PyValue::Dict(d) = v else { return None };
+    match d.get(&py::StrKey("extra_fields")) {
+        None => Some(JsonSource::Absent),
+        Some(e) if !e.truthy() => Some(JsonSource::Absent),
+        Some(PyValue::Dict(e)) => Some(JsonSource::Object(Arc::as_ptr(e))),
+        Some(_) => None,
     }
 }
 
@@ -1301,6 +1311,39 @@ mod reuse_tests {
         assert_ne!(json_ptr(&own), json_ptr(&first));
         assert_eq!(
             own.json_data.unwrap().to_json(),
+            serde_json::json!({"timeout": 600})
+        );
+    }
+
+    /// Without `extra_fields` (absent, or falsy: `null`, `{}`), the `jsonData` depends on
+    /// the configured timeout alone: an entry made again without them shares the one
+    /// rendered before; an entry that gained an object gets its own.
+    #[test]
+    fn json_data_without_extra_fields_is_shared() {
+        let configured = PyValue::Int(PyInt::Small(600));
+        let old = entry("http://a", &PyValue::None);
+        let first = reference_datasource(&old, &configured, None).unwrap();
+        let before = (
+            Arc::new(PyValue::List(vec![old])),
+            Segment::new(vec![Arc::new(first.clone())]),
+        );
+        let render = |info: &PyValue| {
+            let b = rendered_before(Some(&before), 0, info);
+            reference_datasource(info, &configured, b.json_data()).unwrap()
+        };
+        let mut bare = entry("http://b", &PyValue::None);
+        if let PyValue::Dict(d) = &mut bare {
+            Arc::make_mut(d).shift_remove(&PyKey::Str("extra_fields".into()));
+        }
+        for again in [bare, entry("http://b", &PyValue::dict(PyDict::default()))] {
+            let again = render(&again);
+            assert_eq!(json_ptr(&again), json_ptr(&first));
+            assert_eq!(again.url.to_json(), serde_json::json!("http://b"));
+        }
+        let own = render(&entry("http://b", &timeout(300)));
+        assert_ne!(json_ptr(&own), json_ptr(&first));
+        assert_eq!(
+            first.json_data.unwrap().to_json(),
             serde_json::json!({"timeout": 600})
         );
     }
