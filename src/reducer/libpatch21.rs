@@ -249,7 +249,7 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
         let before = super::unit_entry_before(old_units, i, unit_name);
         let unit = match super::made_at(before, host_addr) {
             Some(made) => made.clone(),
-            None => match parts.host_entry(unit_name, host_addr, before.map(|e| &e.name)) {
+            None => match parts.host_entry(unit_name, host_addr, before.map(|e| &**e)) {
                 Ok((entry, name)) => Arc::new(UnitEntry {
                     unit: unit_name.clone(),
                     host: host_addr.clone(),
@@ -548,37 +548,43 @@ impl SourceParts {
         }
     }
 
-    /// One unit's entry of `_get_source_config`, and its `source_name`. `named`: the name
-    /// an entry made before for this unit from these very parts has (the same text; shared,
-    /// it compares by pointer wherever names are counted).
+    /// One unit's entry of `_get_source_config`, and its `source_name`. `before`: the entry
+    /// made before for this unit from these very parts, at another host; the new one is
+    /// that dict with the url this host gives, in the same place, and shares its name (the
+    /// same text; shared, it compares by pointer wherever names are counted).
     fn host_entry(
         &self,
         unit_name: &Arc<str>,
         host_addr: &Arc<str>,
-        named: Option<&Arc<str>>,
+        before: Option<&UnitEntry>,
     ) -> Result<(PyValue, Arc<str>), PyExc> {
         // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
         //     source_data["application"], unit_name.split("/")[1])
         let prefix = self.prefix.as_ref().map_err(|e| *e)?;
         let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
-        let unique_source_name = match named {
-            Some(n) => {
-                debug_assert!(**n == *crate::log::concat(&[prefix, suffix]), "{n}");
-                n.clone()
-            }
-            None => crate::log::concat(&[prefix, suffix]),
-        };
-
         let host = if py::match_word_scheme(host_addr) {
             host_addr.clone()
         } else {
             crate::log::concat(&["http://", host_addr])
         };
+        let keys = &*super::ENTRY_KEYS;
+        if let Some((PyValue::Dict(d), name)) = before.map(|b| (&b.entry, &b.name)) {
+            let mut entry = PyDict::clone(d);
+            entry.insert(keys.url.clone(), PyValue::Str(host));
+            let made = (PyValue::dict(entry), name.clone());
+            debug_assert!(
+                self.host_entry(unit_name, host_addr, None)
+                    .is_ok_and(|(e, n)| json::dumps(&e) == json::dumps(&made.0) && n == made.1),
+                "an entry made again from the one before differs from one made anew"
+            );
+            return Ok(made);
+        }
+        let unique_source_name = crate::log::concat(&[prefix, suffix]);
+
         let extras = self.extras.as_ref().map_err(|e| *e);
         // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
         let len = 4 + extras.map_or(0, |x| x.len());
         let mut host_data = PyDict::with_capacity_and_hasher(len, Default::default());
-        let keys = &*super::ENTRY_KEYS;
         host_data.insert(keys.unit.clone(), PyValue::Str(unit_name.clone()));
         host_data.insert(
             keys.source_name.clone(),
@@ -848,6 +854,15 @@ mod tests {
         assert!(!Arc::ptr_eq(&first.units[1], &again.units[1]));
         assert_eq!(&*again.units[1].host, "10.0.0.9");
         assert!(Arc::ptr_eq(&first.units[1].name, &again.units[1].name));
+        // The entry made from the one before is the entry made anew, key order included.
+        let fresh = derive(&moved(&rel, "prom/1", "10.0.0.9"), None);
+        let text = |d: &Derived| json::dumps(&d.units[1].entry);
+        assert_eq!(text(&again), text(&fresh));
+        assert!(
+            text(&again).contains("\"url\": \"http://10.0.0.9\""),
+            "{}",
+            text(&again)
+        );
         let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
         let other = derive(&grown, Some(&first));
         assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");

@@ -697,27 +697,22 @@ fn derive_units(
             entries.push(u.clone());
             continue;
         }
-        let url: Arc<str> = if crate::invariants::has_rfc3986_scheme(host) {
-            host.clone()
-        } else {
-            crate::log::concat(&["http://", host])
-        };
-        // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
-        let len = 4
-            + usize::from(sd.extra_fields.is_some())
-            + usize::from(sd.secure_extra_fields.is_some());
-        let mut e = PyDict::with_capacity_and_hasher(len, Default::default());
         let keys = &*super::ENTRY_KEYS;
-        e.insert(keys.unit.clone(), PyValue::Str(unit.0.clone()));
-        e.insert(keys.source_name.clone(), PyValue::Str(name.clone()));
-        e.insert(keys.source_type.clone(), sd.source_type.clone());
-        e.insert(keys.url.clone(), PyValue::Str(url));
-        if let Some(ef) = &sd.extra_fields {
-            e.insert(keys.extra_fields.clone(), ef.clone());
-        }
-        if let Some(sef) = &sd.secure_extra_fields {
-            e.insert(keys.secure_extra_fields.clone(), sef.clone());
-        }
+        let e = match before.map(|u| &u.entry) {
+            // Made from the same source data for this unit at another host: the same
+            // dict but for the url, in the same place.
+            Some(PyValue::Dict(d)) => {
+                let mut e = PyDict::clone(d);
+                e.insert(keys.url.clone(), PyValue::Str(url(host)));
+                debug_assert!(
+                    json::dumps(&PyValue::dict(e.clone()))
+                        == json::dumps(&PyValue::dict(unit_entry(sd, unit, &name, host))),
+                    "an entry made again from the one before differs from one made anew"
+                );
+                e
+            }
+            _ => unit_entry(sd, unit, &name, host),
+        };
         entries.push(Arc::new(UnitEntry {
             unit: unit.0.clone(),
             host: host.clone(),
@@ -726,6 +721,35 @@ fn derive_units(
         }));
     }
     entries
+}
+
+/// The url of an entry for `host`: the host, given a scheme when it has none.
+fn url(host: &Arc<str>) -> Arc<str> {
+    if crate::invariants::has_rfc3986_scheme(host) {
+        host.clone()
+    } else {
+        crate::log::concat(&["http://", host])
+    }
+}
+
+/// The entry dict of `unit` at `host` under `sd`, named `name`.
+fn unit_entry(sd: &SourceData, unit: &UnitName, name: &Arc<str>, host: &Arc<str>) -> PyDict {
+    // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
+    let len =
+        4 + usize::from(sd.extra_fields.is_some()) + usize::from(sd.secure_extra_fields.is_some());
+    let mut e = PyDict::with_capacity_and_hasher(len, Default::default());
+    let keys = &*super::ENTRY_KEYS;
+    e.insert(keys.unit.clone(), PyValue::Str(unit.0.clone()));
+    e.insert(keys.source_name.clone(), PyValue::Str(name.clone()));
+    e.insert(keys.source_type.clone(), sd.source_type.clone());
+    e.insert(keys.url.clone(), PyValue::Str(url(host)));
+    if let Some(ef) = &sd.extra_fields {
+        e.insert(keys.extra_fields.clone(), ef.clone());
+    }
+    if let Some(sef) = &sd.secure_extra_fields {
+        e.insert(keys.secure_extra_fields.clone(), sef.clone());
+    }
+    e
 }
 
 #[cfg(test)]
@@ -762,6 +786,15 @@ mod tests {
         assert!(!Arc::ptr_eq(&first.units[1], &again.units[1]));
         assert_eq!(&*again.units[1].host, "10.0.0.9");
         assert!(Arc::ptr_eq(&first.units[1].name, &again.units[1].name));
+        // The entry made from the one before is the entry made anew, key order included.
+        let fresh = derive_alone(7, &moved(&rel, "prom/1", "10.0.0.9"), None);
+        let text = |d: &Derived| json::dumps(&d.units[1].entry);
+        assert_eq!(text(&again), text(&fresh));
+        assert!(
+            text(&again).contains("\"url\": \"http://10.0.0.9\""),
+            "{}",
+            text(&again)
+        );
         let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
         let other = derive_alone(7, &grown, Some(&first));
         assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");
