@@ -569,9 +569,7 @@ impl SourceParts {
         };
         let keys = &*super::ENTRY_KEYS;
         if let Some((PyValue::Dict(d), name)) = before.map(|b| (&b.entry, &b.name)) {
-            let mut entry = PyDict::clone(d);
-            entry.insert(keys.url.clone(), PyValue::Str(host));
-            let made = (PyValue::dict(entry), name.clone());
+            let made = (PyValue::dict(super::with_url(d, host)), name.clone());
             debug_assert!(
                 self.host_entry(unit_name, host_addr, None)
                     .is_ok_and(|(e, n)| json::dumps(&e) == json::dumps(&made.0) && n == made.1),

@@ -141,6 +141,24 @@ pub(crate) static ENTRY_KEYS: std::sync::LazyLock<EntryKeys> = std::sync::LazyLo
     }
 });
 
+/// Where both profiles put `url` in an entry dict: after `unit`, `source_name` and
+/// `source_type`.
+const URL_AT: usize = 3;
+
+/// `entry` (an entry dict either profile made) with `url` in place of its url: same keys,
+/// same order.
+pub(crate) fn with_url(entry: &crate::py::PyDict, url: Arc<str>) -> crate::py::PyDict {
+    let mut entry = entry.clone();
+    match entry.get_index_mut(URL_AT) {
+        Some((k, v)) if *k == ENTRY_KEYS.url => *v = crate::py::PyValue::Str(url),
+        _ => {
+            debug_assert!(false, "an entry dict has its url at {URL_AT}");
+            entry.insert(ENTRY_KEYS.url.clone(), crate::py::PyValue::Str(url));
+        }
+    }
+    entry
+}
+
 /// One unit's entry of the `sources` document, with the unit and host it was made from
 /// and its `source_name`, as either profile derives it. Made once for a unit at a host and
 /// shared (`Arc`) by every result derived while both stay: deriving a relation again moves

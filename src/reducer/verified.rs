@@ -697,13 +697,11 @@ fn derive_units(
             entries.push(u.clone());
             continue;
         }
-        let keys = &*super::ENTRY_KEYS;
         let e = match before.map(|u| &u.entry) {
             // Made from the same source data for this unit at another host: the same
             // dict but for the url, in the same place.
             Some(PyValue::Dict(d)) => {
-                let mut e = PyDict::clone(d);
-                e.insert(keys.url.clone(), PyValue::Str(url(host)));
+                let e = super::with_url(d, url(host));
                 debug_assert!(
                     json::dumps(&PyValue::dict(e.clone()))
                         == json::dumps(&PyValue::dict(unit_entry(sd, unit, &name, host))),
