@@ -9,7 +9,7 @@
 //! When that code raises, the render fails with the Python exception it raises.
 use crate::peer::{Changed, Doc, Edits, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
-use crate::reducer::Profile;
+use crate::reducer::{Field, Profile, ENTRY_KEYS};
 use crate::world::State;
 use imbl::OrdMap;
 use std::cmp::Ordering;
@@ -546,19 +546,22 @@ fn reference_datasource(
     configured: &PyValue,
     json_data: Option<&Option<PyValue>>,
 ) -> Result<Datasource, PyExc> {
-    let name = py::getitem_str(info, "source_name")?.clone();
-    let source_type = py::getitem_str(info, "source_type")?.clone();
-    let url = py::getitem_str(info, "url")?.clone();
-    // `info` is a dict from here on (`getitem_str` raised otherwise), so `.get` cannot
-    // raise and the order of the two picks does not matter.
-    let pick = |field| -> Result<Option<PyValue>, PyExc> {
-        Ok(py::get_str(info, field)?.filter(|v| v.truthy()).cloned())
+    // info["source_name"] and so on: `TypeError` for anything but a dict.
+    let PyValue::Dict(d) = info else {
+        return Err(PyExc::TypeError);
     };
-    let secure_json_data = pick("secure_extra_fields")?;
+    let keys = &*ENTRY_KEYS;
+    let item = |field| keys.get(d, field).cloned().ok_or(PyExc::KeyError);
+    let name = item(Field::SourceName)?;
+    let source_type = item(Field::SourceType)?;
+    let url = item(Field::Url)?;
+    // `.get` on a dict cannot raise, and the order of the two picks does not matter.
+    let pick = |field| keys.get(d, field).filter(|v| v.truthy()).cloned();
+    let secure_json_data = pick(Field::SecureExtraFields);
     let json_data = match json_data {
         Some(made) => made.clone(),
         None => {
-            let json_data = pick("extra_fields")?;
+            let json_data = pick(Field::ExtraFields);
             // timeout = source.get("jsonData", {}).get("timeout", 0)
             let timeout = match &json_data {
                 None => PyValue::Int(PyInt::Small(0)),
@@ -732,7 +735,7 @@ enum JsonSource {
 
 fn json_source(v: &PyValue) -> Option<JsonSource> {
     let PyValue::Dict(d) = v else { return None };
-    match d.get(&py::StrKey("extra_fields")) {
+    match ENTRY_KEYS.get(d, Field::ExtraFields) {
         None => Some(JsonSource::Absent),
         Some(e) if !e.truthy() => Some(JsonSource::Absent),
         Some(PyValue::Dict(e)) => Some(JsonSource::Object(Arc::as_ptr(e))),
@@ -893,29 +896,30 @@ fn verified_datasource(
     json_data: Option<&Option<PyValue>>,
 ) -> Option<Datasource> {
     let PyValue::Dict(d) = info else { return None };
-    let text = |k: &str| match d.get(&py::StrKey(k)) {
+    let keys = &*ENTRY_KEYS;
+    let text = |k| match keys.get(d, k) {
         Some(v @ PyValue::Str(_)) => Some(v.clone()),
         _ => None,
     };
-    let object = |k: &str| match d.get(&py::StrKey(k)) {
+    let object = |k| match keys.get(d, k) {
         Some(v @ PyValue::Dict(m)) if !m.is_empty() => Ok(Some(v.clone())),
         Some(v) if v.truthy() => Err(()),
         _ => Ok(None),
     };
-    let name = text("source_name")?;
-    let source_type = text("source_type")?;
-    let url = match text("url")? {
+    let name = text(Field::SourceName)?;
+    let source_type = text(Field::SourceType)?;
+    let url = match text(Field::Url)? {
         PyValue::Str(u) if !crate::invariants::has_rfc3986_scheme(&u) => {
             PyValue::Str(crate::log::concat(&["http://", &u]))
         }
         u => u,
     };
-    let secure_json_data = object("secure_extra_fields").ok()?;
+    let secure_json_data = object(Field::SecureExtraFields).ok()?;
     // A `jsonData` made from this very `extra_fields` object was made from a dict, which
     // `object` takes: only a fresh one can skip the datasource.
     let json_data = match json_data {
         Some(made) => made.clone(),
-        None => made_json_data(object("extra_fields").ok()?, configured),
+        None => made_json_data(object(Field::ExtraFields).ok()?, configured),
     };
     Some(Datasource {
         name,

@@ -141,6 +141,42 @@ pub(crate) static ENTRY_KEYS: std::sync::LazyLock<EntryKeys> = std::sync::LazyLo
     }
 });
 
+/// A key of an entry dict, for [`EntryKeys::get`].
+#[derive(Clone, Copy)]
+pub(crate) enum Field {
+    SourceName,
+    SourceType,
+    Url,
+    ExtraFields,
+    SecureExtraFields,
+}
+
+impl EntryKeys {
+    /// `d.get(field)`. Both profiles make entry dicts with the interned keys in one order
+    /// (`unit`, `source_name`, `source_type`, `url`, then `extra_fields` and
+    /// `secure_extra_fields` when given), so the place such a dict has the key is looked
+    /// at first, by pointer; any other dict (one parsed from peer data, say) is looked up
+    /// by hash as usual, with the same result.
+    pub(crate) fn get<'a>(
+        &self,
+        d: &'a crate::py::PyDict,
+        field: Field,
+    ) -> Option<&'a crate::py::PyValue> {
+        use crate::py::PyKey;
+        let (key, at) = match field {
+            Field::SourceName => (&self.source_name, 1),
+            Field::SourceType => (&self.source_type, 2),
+            Field::Url => (&self.url, URL_AT),
+            Field::ExtraFields => (&self.extra_fields, 4),
+            Field::SecureExtraFields => (&self.secure_extra_fields, d.len().saturating_sub(1)),
+        };
+        match (d.get_index(at), key) {
+            (Some((PyKey::Str(k), v)), PyKey::Str(want)) if Arc::ptr_eq(k, want) => Some(v),
+            _ => d.get(key),
+        }
+    }
+}
+
 /// Where both profiles put `url` in an entry dict: after `unit`, `source_name` and
 /// `source_type`.
 const URL_AT: usize = 3;
@@ -410,6 +446,54 @@ fn fold(
         after,
         effects,
         rendered,
+    }
+}
+
+#[cfg(test)]
+mod entry_key_tests {
+    use super::*;
+    use crate::py::{PyDict, PyKey, PyValue};
+
+    fn dict(pairs: &[(PyKey, &str)]) -> PyDict {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), PyValue::Str((*v).into())))
+            .collect()
+    }
+
+    /// A field is found wherever the dict has it: at the reducers' place with the interned
+    /// key, elsewhere, or under a key that is equal text but another allocation; and a
+    /// field the dict lacks is absent even when another key sits at its place.
+    #[test]
+    fn a_field_is_found_by_its_key_not_its_place() {
+        let k = &*ENTRY_KEYS;
+        let own = |t: &str| PyKey::Str(t.into());
+        let made = dict(&[
+            (k.unit.clone(), "u"),
+            (k.source_name.clone(), "n"),
+            (k.source_type.clone(), "t"),
+            (k.url.clone(), "http://h"),
+        ]);
+        let shuffled = dict(&[
+            (k.url.clone(), "http://h"),
+            (own("source_type"), "t"),
+            (k.source_name.clone(), "n"),
+            (own("unit"), "u"),
+        ]);
+        for d in [&made, &shuffled] {
+            let get = |f| k.get(d, f).map(|v| v.to_json());
+            assert_eq!(get(Field::SourceName), Some("n".into()));
+            assert_eq!(get(Field::SourceType), Some("t".into()));
+            assert_eq!(get(Field::Url), Some("http://h".into()));
+            assert_eq!(get(Field::ExtraFields), None);
+            assert_eq!(get(Field::SecureExtraFields), None);
+        }
+        let secure_at_url = dict(&[(k.secure_extra_fields.clone(), "s")]);
+        assert!(k.get(&secure_at_url, Field::Url).is_none());
+        assert!(k.get(&secure_at_url, Field::SecureExtraFields).is_some());
+        assert!(k
+            .get(&PyDict::default(), Field::SecureExtraFields)
+            .is_none());
     }
 }
 
