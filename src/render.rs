@@ -64,7 +64,7 @@ pub struct Run {
     pub dollars: usize,
     /// How many names are not strings (the string ones: [`Run::names`]).
     pub odd_names: usize,
-    /// Per item: [`BAD_URL`] and [`DOLLAR`] bits, so a run made again from the same
+    /// Per item: [`BAD_URL`], [`DOLLAR`] and [`DOLLAR_DATA`] bits, so a run made again from the same
     /// datasources does not scan them again.
     flags: Vec<u8>,
 }
@@ -73,10 +73,37 @@ pub struct Run {
 const BAD_URL: u8 = 1;
 /// A [`Run`] item holds a `$`.
 const DOLLAR: u8 = 2;
+/// A [`Run`] item's `jsonData` or `secureJsonData` holds a `$` (then so does the item).
+const DOLLAR_DATA: u8 = 4;
 
-fn item_flags(d: &Datasource) -> u8 {
+/// The flags of `d`. `data_dollar`: the [`DOLLAR_DATA`] bit of an item with the very
+/// `jsonData` and `secureJsonData` objects `d` has, when known (an item made again for a
+/// moved host shares them), so that they are not scanned again.
+fn item_flags(d: &Datasource, data_dollar: Option<u8>) -> u8 {
     let bad = !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u));
-    u8::from(bad) * BAD_URL + u8::from(d.has_dollar()) * DOLLAR
+    let data = data_dollar.unwrap_or_else(|| {
+        let data = [&d.json_data, &d.secure_json_data]
+            .into_iter()
+            .flatten()
+            .any(py_has_dollar);
+        u8::from(data) * DOLLAR_DATA
+    });
+    let top = [&d.name, &d.source_type, &d.url]
+        .into_iter()
+        .any(py_has_dollar);
+    let dollar = top || data != 0;
+    u8::from(bad) * BAD_URL + u8::from(dollar) * DOLLAR + data
+}
+
+/// Whether two optional values are the very same object (`None` on both counts): a dict
+/// or a string shared by pointer; nothing else is assumed the same.
+fn same_object(a: &Option<PyValue>, b: &Option<PyValue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(PyValue::Dict(x)), Some(PyValue::Dict(y))) => Arc::ptr_eq(x, y),
+        (Some(PyValue::Str(x)), Some(PyValue::Str(y))) => Arc::ptr_eq(x, y),
+        _ => false,
+    }
 }
 
 impl Run {
@@ -95,17 +122,24 @@ impl Segment {
     }
 
     /// A run of `items`; those that are items of `prev` (the same `Arc`) keep the flags
-    /// taken there.
+    /// taken there, and one made anew at a place where `prev` has an item with the same
+    /// `jsonData` and `secureJsonData` objects keeps what was found in those.
     fn after(items: Vec<Arc<Datasource>>, prev: Option<&Segment>) -> Segment {
         let (prev_items, prev_flags) =
             prev.map_or((&[][..], &[][..]), |p| (&p.0.items[..], &p.0.flags[..]));
         let flag = |i: usize, d: &Arc<Datasource>| {
             let same = |j: &usize| Arc::ptr_eq(&prev_items[*j], d);
+            let data_dollar = || {
+                let p = prev_items.get(i)?;
+                (same_object(&p.json_data, &d.json_data)
+                    && same_object(&p.secure_json_data, &d.secure_json_data))
+                .then(|| prev_flags[i] & DOLLAR_DATA)
+            };
             Some(i)
                 .filter(|i| *i < prev_items.len())
                 .filter(same)
                 .or_else(|| (0..prev_items.len()).find(same))
-                .map_or_else(|| item_flags(d), |j| prev_flags[j])
+                .map_or_else(|| item_flags(d, data_dollar()), |j| prev_flags[j])
         };
         let flags: Vec<u8> = items.iter().enumerate().map(|(i, d)| flag(i, d)).collect();
         let (bad_urls, dollars) = seg_stats(&flags);
@@ -1317,6 +1351,58 @@ mod reuse_tests {
             own.json_data.unwrap().to_json(),
             serde_json::json!({"timeout": 600})
         );
+    }
+
+    fn datasource(url: &str, json_data: &PyValue) -> Arc<Datasource> {
+        let text = |t: &str| PyValue::Str(t.into());
+        Arc::new(Datasource {
+            name: text("n"),
+            source_type: text("prometheus"),
+            url: text(url),
+            json_data: Some(json_data.clone()),
+            secure_json_data: None,
+        })
+    }
+
+    /// An item made anew with the very `jsonData` object of the item at its place before
+    /// takes what was found in it, not a scan of it; anything else is scanned.
+    #[test]
+    fn a_shared_json_data_is_not_scanned_again() {
+        let mut dollar = PyDict::default();
+        dollar.insert(PyKey::Str("q".into()), PyValue::Str("$x".into()));
+        let dollar = PyValue::dict(dollar);
+        let plain = timeout(5);
+        let prev = Segment::new(vec![
+            datasource("http://a", &dollar),
+            datasource("http://a", &plain),
+        ]);
+        assert_eq!(prev.0.flags, [DOLLAR | DOLLAR_DATA, 0]);
+        let next = Segment::after(
+            vec![
+                datasource("http://b", &dollar),
+                datasource("b", &timeout(5)),
+            ],
+            Some(&prev),
+        );
+        assert_eq!(next.0.flags, [DOLLAR | DOLLAR_DATA, BAD_URL]);
+        assert_eq!((next.0.dollars, next.0.bad_urls), (1, 1));
+        // The bit is taken, not found again: a (made up) bit on the plain object is kept
+        // at its place, and only there.
+        let lying = Segment(Arc::new(Run {
+            odd_names: 0,
+            items: prev.items().to_vec(),
+            bad_urls: 0,
+            dollars: 2,
+            flags: vec![DOLLAR | DOLLAR_DATA, DOLLAR | DOLLAR_DATA],
+        }));
+        let moved = Segment::after(
+            vec![
+                datasource("http://c", &plain),
+                datasource("http://c", &plain),
+            ],
+            Some(&lying),
+        );
+        assert_eq!(moved.0.flags, [0, DOLLAR | DOLLAR_DATA]);
     }
 
     /// Without `extra_fields` (absent, or falsy: `null`, `{}`), the `jsonData` depends on
