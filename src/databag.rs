@@ -13,6 +13,14 @@ use std::sync::Arc;
 /// One key and its value.
 pub type Item = (Arc<str>, Arc<str>);
 
+/// `grafana_source_host`, as `log::intern` shares it (see [`Databag::get_interned`]).
+pub(crate) static SOURCE_HOST: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| crate::log::intern("grafana_source_host"));
+
+/// `grafana_source_data`, as `log::intern` shares it.
+pub(crate) static SOURCE_DATA: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| crate::log::intern("grafana_source_data"));
+
 /// A databag: string keys to string values, as Juju stores it. Ordered by key, so every
 /// output derived from it is deterministic; each key appears once. Cloning is O(1).
 ///
@@ -85,6 +93,21 @@ impl Databag {
     pub fn get(&self, key: &str) -> Option<&Arc<str>> {
         let at = self.position(key).ok()?;
         Some(&self.items()[at].1)
+    }
+
+    /// The value under `key`, a key `log::intern` shares (such as `SOURCE_HOST`): a bag
+    /// read from a log holds that very key, so a small bag is scanned for it by pointer
+    /// first; otherwise, or when it is not found so, as [`Databag::get`].
+    pub(crate) fn get_interned(&self, key: &Arc<str>) -> Option<&Arc<str>> {
+        /// The most entries scanned by pointer; Juju databags hold a handful.
+        const SCAN: usize = 16;
+        let items = self.items();
+        let shared = items.len() <= SCAN;
+        shared
+            .then(|| items.iter().find(|(k, _)| Arc::ptr_eq(k, key)))
+            .flatten()
+            .map(|(_, v)| v)
+            .or_else(|| self.get(key))
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
@@ -294,5 +317,28 @@ mod tests {
         assert!(empty.is_empty() && empty.ptr_eq(&Databag::new()));
         assert_eq!(empty, Databag::default());
         assert_ne!(empty, bag(&[("k", "")]));
+    }
+
+    /// An interned key is found by pointer, by its text in a bag parsed without interning
+    /// and in a bag too big to scan; a key the bag lacks is absent.
+    #[test]
+    fn an_interned_key_is_found_however_the_bag_holds_it() {
+        let host = &*SOURCE_HOST;
+        let shared =
+            Databag::from_items(vec![("a".into(), "1".into()), (host.clone(), "h".into())]);
+        let copied = bag(&[("grafana_source_host", "h"), ("z", "2")]);
+        let mut many: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("k{i:02}"), i.to_string()))
+            .collect();
+        many.push(("grafana_source_host".into(), "h".into()));
+        let big: Databag = many
+            .into_iter()
+            .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+            .collect();
+        for b in [&shared, &copied, &big] {
+            assert_eq!(b.get_interned(host).map(|v| &**v), Some("h"));
+            assert!(b.get_interned(&SOURCE_DATA).is_none());
+        }
+        assert!(Databag::new().get_interned(host).is_none());
     }
 }

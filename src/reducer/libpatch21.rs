@@ -207,7 +207,7 @@ struct Derived {
 /// [`RelResult`] of one relation: `_get_source_config` without `sources_to_delete`.
 /// `prev`: the same relation derived before; what did not change is taken from it.
 fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
-    let raw = rel.app_data.get("grafana_source_data");
+    let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA);
     let same_text = |t: &Arc<str>| raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t);
     let reused = prev
         .and_then(|p| p.source.as_ref())
@@ -602,7 +602,7 @@ impl SourceParts {
 /// `_relation_hosts(rel)`: units whose `grafana_source_host` is set and non-empty.
 fn relation_hosts(rel: &Relation) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
     rel.units.iter().filter_map(|(unit, bag)| {
-        let host = bag.get("grafana_source_host")?;
+        let host = bag.get_interned(&crate::databag::SOURCE_HOST)?;
         (!host.is_empty()).then_some((&unit.0, host))
     })
 }

@@ -82,7 +82,7 @@ type ParsedSource = Result<Option<SourceData>, Diagnostic>;
 /// [`derive_relation`] for one relation on its own, reusing what `prev` (the same relation
 /// derived before) parsed and built when its inputs are unchanged.
 fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
-    let raw = rel.app_data.get("grafana_source_data");
+    let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA);
     let reused = prev
         .and_then(|p| p.source.as_ref())
         .filter(|(t, _)| raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t));
@@ -648,7 +648,10 @@ fn derive_units(
 ) -> Vec<Arc<UnitEntry>> {
     let mut entries = Vec::new();
     for (unit, bag) in &rel.units {
-        let Some(host) = bag.get("grafana_source_host").filter(|h| !h.is_empty()) else {
+        let Some(host) = bag
+            .get_interned(&crate::databag::SOURCE_HOST)
+            .filter(|h| !h.is_empty())
+        else {
             continue;
         };
         let Some(n) = unit_number(unit) else {
