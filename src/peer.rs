@@ -469,6 +469,12 @@ impl<V: Clone> Edits<V> {
             return Some(Vec::new());
         }
         if let Some(log) = self.log_from(older) {
+            // One write, the common case (one entry of a document, one run of a render):
+            // nothing to sort.
+            if let [(p, a)] = &log.old[..] {
+                let (a, b) = (a.as_ref(), new.get(p));
+                return Some(if a != b { vec![(*p, a, b)] } else { Vec::new() });
+            }
             // The first write of a position holds its value in `older`.
             let mut first: Vec<&(Pos, Option<V>)> = log.old.iter().collect();
             first.sort_by_key(|(p, _)| *p); // stable: the first write of a position stays first

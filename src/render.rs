@@ -1497,6 +1497,30 @@ mod undo_log_tests {
         assert!(list.changes_since(&list.clone()).is_empty());
     }
 
+    /// One logged write (the fast path) gives what a diff gives: the run it put, or
+    /// nothing when it put back the very run that was there.
+    #[test]
+    fn one_logged_write_is_the_diff() {
+        let mut list = DatasourceList::default();
+        let a = run("a");
+        list.put(1, a.clone());
+        list.put(2, run("b"));
+        list.seal();
+        let old = list.clone();
+        for (p, put, changes) in [(2, run("b2"), 1), (1, a, 0), (3, None, 0), (4, run("d"), 1)] {
+            let mut l = old.clone();
+            l.begin_edit();
+            l.put(p, put);
+            l.seal();
+            let mut unlogged = l.clone();
+            unlogged.edits = Edits::default();
+            assert!(l.logged_from(&old));
+            let logged = names(&l.changes_since(&old));
+            assert_eq!(logged, names(&unlogged.changes_since(&old)), "at {p}");
+            assert_eq!(logged.len(), changes, "at {p}: {logged:?}");
+        }
+    }
+
     /// A write after sealing starts a log from that seal (a copy taken at an earlier seal
     /// is then diffed), and a log that outgrows the runs is dropped.
     #[test]
