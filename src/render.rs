@@ -109,10 +109,7 @@ fn same_object(a: &Option<PyValue>, b: &Option<PyValue>) -> bool {
 impl Run {
     /// The string names, in order.
     pub fn names(&self) -> impl Iterator<Item = &Arc<str>> + Clone {
-        self.items.iter().filter_map(|d| match &d.name {
-            PyValue::Str(n) => Some(n),
-            _ => None,
-        })
+        self.items.iter().filter_map(str_name)
     }
 }
 
@@ -354,8 +351,17 @@ impl Rendered {
     }
 }
 
+/// The string names of a run, in order (none for no run).
 fn run_names(s: Option<&Segment>) -> impl Iterator<Item = &Arc<str>> + Clone {
-    s.into_iter().flat_map(|s| s.0.names())
+    s.map_or(&[][..], |s| s.items()).iter().filter_map(str_name)
+}
+
+/// A datasource's name when it is a string.
+fn str_name(d: &Arc<Datasource>) -> Option<&Arc<str>> {
+    match &d.name {
+        PyValue::Str(n) => Some(n),
+        _ => None,
+    }
 }
 
 impl Aggregates {
