@@ -654,21 +654,12 @@ fn derive_units(
         else {
             continue;
         };
-        let Some(n) = unit_number(unit) else {
-            diagnostics.push(diag(
-                id,
-                Some(&unit.0),
-                "unit",
-                "not a Juju unit name `app/N`",
-            ));
-            continue;
-        };
-        // An entry made before from the same source data for the same unit has the name
-        // this one gets (shared, it compares by pointer); at the same host too, it is the
-        // entry this one would be.
+        // An entry made before from the same source data for the same unit (whose name
+        // was found a Juju unit name then) has the name this one gets (shared, it compares
+        // by pointer); at the same host too, it is the entry this one would be.
         let before = super::unit_entry_before(reuse, entries.len(), &unit.0);
         let reused = super::made_at(before, host);
-        let made = || {
+        let made = |n: &str| {
             crate::log::concat(&[
                 "juju_",
                 &sd.model,
@@ -682,10 +673,25 @@ fn derive_units(
         };
         let name: Arc<str> = match before {
             Some(u) => {
-                debug_assert!(*u.name == *made(), "{}", u.name);
+                debug_assert!(
+                    unit_number(unit).is_some_and(|n| *u.name == *made(n)),
+                    "{}",
+                    u.name
+                );
                 u.name.clone()
             }
-            None => made(),
+            None => match unit_number(unit) {
+                Some(n) => made(n),
+                None => {
+                    diagnostics.push(diag(
+                        id,
+                        Some(&unit.0),
+                        "unit",
+                        "not a Juju unit name `app/N`",
+                    ));
+                    continue;
+                }
+            },
         };
         if !taken.take(&name) {
             diagnostics.push(diag(
@@ -799,5 +805,25 @@ mod tests {
         let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
         let other = derive_alone(7, &grown, Some(&first));
         assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");
+    }
+
+    /// A unit whose name is not `app/N` gets no entry and a diagnostic, every time its
+    /// relation is derived, from scratch or from the result before.
+    #[test]
+    fn a_unit_not_named_app_n_is_diagnosed_each_time() {
+        use crate::reducer::test_relation::{moved, with_hosts};
+        let rel = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/x", "10.0.0.2")]);
+        let first = derive_alone(7, &rel, None);
+        let again = derive_alone(7, &moved(&rel, "prom/x", "10.0.0.9"), Some(&first));
+        for d in [&first, &again] {
+            assert_eq!(d.units.len(), 1);
+            assert_eq!(&*d.units[0].unit, "prom/0");
+            let fields: Vec<_> = d
+                .diagnostics
+                .iter()
+                .map(|g| (g.unit.as_deref(), &*g.field))
+                .collect();
+            assert_eq!(fields, [(Some("prom/x"), "unit")]);
+        }
     }
 }
