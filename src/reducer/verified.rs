@@ -200,7 +200,9 @@ impl ReconcileCache {
         let mut replaced: Vec<Arc<Derived>> = Vec::new();
         let mut doc_changed = false;
         for (id, rel) in changed {
-            let old = self.derived.remove(&id);
+            // A relation derived again is rewritten where it stands: one walk of the map.
+            let slot = self.derived.get_mut(&id);
+            let old = slot.as_deref().cloned();
             replaced.extend(old.clone());
             let old_names = names_of(old.as_deref());
             self.diagnosed.remove(&id);
@@ -213,26 +215,35 @@ impl ReconcileCache {
                     .filter(|d| matches!(&*d.entries, PyValue::List(l) if !l.is_empty()))
                     .cloned()
             };
-            match (non_empty(&old), non_empty(&new)) {
-                (None, None) => {}
+            let new = match (non_empty(&old), non_empty(&new)) {
                 (Some(a), Some(b)) if same_json(&a.entries, &b.entries) => {
                     // Same text: keep the old value, so the document is unchanged.
-                    let kept = Arc::new(Derived {
+                    Some(Arc::new(Derived {
                         entries: a.entries.clone(),
                         diagnostics: b.diagnostics.clone(),
                         source: b.source.clone(),
                         units: b.units.clone(),
-                    });
-                    self.insert(id, kept);
-                    continue;
+                    }))
                 }
+                (None, None) => new,
                 (_, b) => {
                     doc_changed = true;
                     self.doc.set_canonical(id, b.map(|b| b.entries.clone()));
+                    new
                 }
-            }
-            if let Some(new) = new {
-                self.insert(id, new);
+            };
+            match (new, slot) {
+                (Some(new), Some(at)) => {
+                    if !new.diagnostics.is_empty() {
+                        self.diagnosed.insert(id, new.clone());
+                    }
+                    *at = new;
+                }
+                (Some(new), None) => self.insert(id, new),
+                (None, Some(_)) => {
+                    self.derived.remove(&id);
+                }
+                (None, None) => {}
             }
         }
         let mut entering = Vec::new();
