@@ -1331,6 +1331,24 @@ mod reuse_tests {
         }
     }
 
+    /// The datasource rendered from `old` alone, and a renderer of an entry made again in
+    /// its place (reusing what `rendered_before` finds).
+    fn rendered_once(
+        old: PyValue,
+        configured: &PyValue,
+    ) -> (Datasource, impl Fn(&PyValue) -> Datasource + '_) {
+        let first = reference_datasource(&old, configured, None).unwrap();
+        let before = (
+            Arc::new(PyValue::List(vec![old])),
+            Segment::new(vec![Arc::new(first.clone())]),
+        );
+        let render = move |info: &PyValue| {
+            let b = rendered_before(Some(&before), 0, info);
+            reference_datasource(info, configured, b.json_data()).unwrap()
+        };
+        (first, render)
+    }
+
     /// An entry made again with the very `extra_fields` object of the entry before it
     /// shares that entry's raised `jsonData`; an equal but distinct object gets its own,
     /// with the same value.
@@ -1339,15 +1357,7 @@ mod reuse_tests {
         let configured = PyValue::Int(PyInt::Small(600));
         let extra = timeout(300);
         let old = entry("http://a", &extra);
-        let first = reference_datasource(&old, &configured, None).unwrap();
-        let before = (
-            Arc::new(PyValue::List(vec![old])),
-            Segment::new(vec![Arc::new(first.clone())]),
-        );
-        let render = |info: &PyValue| {
-            let b = rendered_before(Some(&before), 0, info);
-            reference_datasource(info, &configured, b.json_data()).unwrap()
-        };
+        let (first, render) = rendered_once(old, &configured);
         let again = render(&entry("http://b", &extra));
         assert_eq!(json_ptr(&again), json_ptr(&first));
         assert_eq!(again.url.to_json(), serde_json::json!("http://b"));
@@ -1418,15 +1428,7 @@ mod reuse_tests {
     fn json_data_without_extra_fields_is_shared() {
         let configured = PyValue::Int(PyInt::Small(600));
         let old = entry("http://a", &PyValue::None);
-        let first = reference_datasource(&old, &configured, None).unwrap();
-        let before = (
-            Arc::new(PyValue::List(vec![old])),
-            Segment::new(vec![Arc::new(first.clone())]),
-        );
-        let render = |info: &PyValue| {
-            let b = rendered_before(Some(&before), 0, info);
-            reference_datasource(info, &configured, b.json_data()).unwrap()
-        };
+        let (first, render) = rendered_once(old, &configured);
         let mut bare = entry("http://b", &PyValue::None);
         if let PyValue::Dict(d) = &mut bare {
             Arc::make_mut(d).shift_remove(&PyKey::Str("extra_fields".into()));

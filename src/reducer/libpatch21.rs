@@ -838,31 +838,10 @@ fn dict_update(target: &mut PyDict, other: PyValue) -> Result<(), PyExc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reducer::test_relation::{moved, with_hosts};
 
-    /// A unit whose host moved gets a new entry with the very name its entry had (shared,
-    /// so names compare by pointer downstream); the other units keep their entries; a unit
-    /// new to the relation gets a name of its own.
+    /// See [`crate::reducer::test_relation::check_moved_host`].
     #[test]
     fn a_moved_host_keeps_its_unit_name() {
-        let rel = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/1", "10.0.0.2")]);
-        let first = derive(&rel, None);
-        let again = derive(&moved(&rel, "prom/1", "10.0.0.9"), Some(&first));
-        assert!(Arc::ptr_eq(&first.units[0], &again.units[0]));
-        assert!(!Arc::ptr_eq(&first.units[1], &again.units[1]));
-        assert_eq!(&*again.units[1].host, "10.0.0.9");
-        assert!(Arc::ptr_eq(&first.units[1].name, &again.units[1].name));
-        // The entry made from the one before is the entry made anew, key order included.
-        let fresh = derive(&moved(&rel, "prom/1", "10.0.0.9"), None);
-        let text = |d: &Derived| json::dumps(&d.units[1].entry);
-        assert_eq!(text(&again), text(&fresh));
-        assert!(
-            text(&again).contains("\"url\": \"http://10.0.0.9\""),
-            "{}",
-            text(&again)
-        );
-        let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
-        let other = derive(&grown, Some(&first));
-        assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");
+        crate::reducer::test_relation::check_moved_host(derive, |d: &Derived| &d.units);
     }
 }

@@ -519,6 +519,36 @@ pub(crate) mod test_relation {
         }
     }
 
+    /// What either profile's derivation of one relation must do when a unit's host moves
+    /// (`derive`: the relation, the result before; `units`: a result's unit entries): the
+    /// moved unit gets a new entry with the very name its entry had (shared, so names
+    /// compare by pointer downstream) that is the entry made anew, key order included; the
+    /// other units keep their entries; a unit new to the relation gets a name of its own.
+    pub(crate) fn check_moved_host<D>(
+        derive: impl Fn(&Relation, Option<&D>) -> D,
+        units: impl Fn(&D) -> &[Arc<super::UnitEntry>],
+    ) {
+        let rel = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/1", "10.0.0.2")]);
+        let first = derive(&rel, None);
+        let again = derive(&moved(&rel, "prom/1", "10.0.0.9"), Some(&first));
+        let (was, is) = (units(&first), units(&again));
+        assert!(Arc::ptr_eq(&was[0], &is[0]));
+        assert!(!Arc::ptr_eq(&was[1], &is[1]));
+        assert_eq!(&*is[1].host, "10.0.0.9");
+        assert!(Arc::ptr_eq(&was[1].name, &is[1].name));
+        let fresh = derive(&moved(&rel, "prom/1", "10.0.0.9"), None);
+        let text = |d: &D| crate::py::json::dumps(&units(d)[1].entry);
+        assert_eq!(text(&again), text(&fresh));
+        assert!(
+            text(&again).contains("\"url\": \"http://10.0.0.9\""),
+            "{}",
+            text(&again)
+        );
+        let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
+        let other = derive(&grown, Some(&first));
+        assert_eq!(&*units(&other)[1].name, "juju_cos_0000_prom_2");
+    }
+
     /// `rel` with `unit`'s host changed to `host` (the other units' databags shared).
     pub(crate) fn moved(rel: &Relation, unit: &str, host: &str) -> Relation {
         let mut rel = rel.clone();

@@ -793,29 +793,13 @@ mod tests {
         check(&mut BTreeSet::new());
     }
 
-    /// As in `libpatch21`: a moved host keeps its unit's name, shared.
+    /// See [`crate::reducer::test_relation::check_moved_host`].
     #[test]
     fn a_moved_host_keeps_its_unit_name() {
-        use crate::reducer::test_relation::{moved, with_hosts};
-        let rel = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/1", "10.0.0.2")]);
-        let first = derive_alone(7, &rel, None);
-        let again = derive_alone(7, &moved(&rel, "prom/1", "10.0.0.9"), Some(&first));
-        assert!(Arc::ptr_eq(&first.units[0], &again.units[0]));
-        assert!(!Arc::ptr_eq(&first.units[1], &again.units[1]));
-        assert_eq!(&*again.units[1].host, "10.0.0.9");
-        assert!(Arc::ptr_eq(&first.units[1].name, &again.units[1].name));
-        // The entry made from the one before is the entry made anew, key order included.
-        let fresh = derive_alone(7, &moved(&rel, "prom/1", "10.0.0.9"), None);
-        let text = |d: &Derived| json::dumps(&d.units[1].entry);
-        assert_eq!(text(&again), text(&fresh));
-        assert!(
-            text(&again).contains("\"url\": \"http://10.0.0.9\""),
-            "{}",
-            text(&again)
+        crate::reducer::test_relation::check_moved_host(
+            |r, p| derive_alone(7, r, p),
+            |d: &Derived| &d.units,
         );
-        let grown = with_hosts("prom", &[("prom/0", "10.0.0.1"), ("prom/2", "10.0.0.2")]);
-        let other = derive_alone(7, &grown, Some(&first));
-        assert_eq!(&*other.units[1].name, "juju_cos_0000_prom_2");
     }
 
     /// A unit whose name is not `app/N` gets no entry and a diagnostic, every time its
