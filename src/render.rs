@@ -633,6 +633,8 @@ fn reference_datasource(
 struct Runs {
     doc: PDict,
     config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
+    /// [`configured_timeout`] under `config` (set with it).
+    configured: Option<PyValue>,
     ok: DatasourceList,
 }
 
@@ -655,8 +657,17 @@ impl Runs {
     fn start_over(&mut self, state: &State) {
         *self = Runs {
             config: Some(state.config.clone()),
+            configured: Some(configured_timeout(state)),
             ..Runs::default()
         };
+    }
+
+    /// [`configured_timeout`] for `state`, whose config the runs were made under.
+    fn configured(&self, state: &State) -> PyValue {
+        debug_assert!(self.made_under(state));
+        self.configured
+            .clone()
+            .unwrap_or_else(|| configured_timeout(state))
     }
 }
 
@@ -833,7 +844,7 @@ fn render_reference_incremental(
             doc_changes(&memo.runs.doc, doc).unwrap_or_default()
         }
     };
-    let configured = configured_timeout(state);
+    let configured = memo.runs.configured(state);
     memo.runs.ok.begin_edit();
     if let Ok(b) = before {
         // A render that succeeded is the base itself: the memo keeps no second reference
@@ -922,7 +933,12 @@ fn render_reference_incremental(
 /// The configured timeout as a number the `verified` renderer can compare with; a value
 /// Python could not compare falls back to the charm default.
 fn verified_timeout(state: &State) -> PyValue {
-    match configured_timeout(state) {
+    comparable_timeout(configured_timeout(state))
+}
+
+/// [`verified_timeout`] of a configured timeout.
+fn comparable_timeout(configured: PyValue) -> PyValue {
+    match configured {
         v @ (PyValue::Int(_) | PyValue::Float(_) | PyValue::Bool(_)) => v,
         _ => PyValue::Int(PyInt::Small(DEFAULT_TIMEOUT)),
     }
@@ -1037,7 +1053,7 @@ pub fn render_verified_incremental(
         _ => PList::default(),
     };
     memo.runs.keep_if_config(state);
-    let configured = verified_timeout(state);
+    let configured = comparable_timeout(memo.runs.configured(state));
     memo.runs.ok.begin_edit();
     let changes =
         doc_changes(&memo.runs.doc, &doc).expect("the verified memo keeps whole snapshots");
