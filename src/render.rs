@@ -64,8 +64,8 @@ pub struct Run {
     pub dollars: usize,
     /// How many names are not strings (the string ones: [`Run::names`]).
     pub odd_names: usize,
-    /// Per item: [`BAD_URL`], [`DOLLAR`] and [`DOLLAR_DATA`] bits, so a run made again from the same
-    /// datasources does not scan them again.
+    /// Per item: [`BAD_URL`], [`DOLLAR`] and [`DOLLAR_DATA`] bits, so a run made again
+    /// from the same datasources does not scan them again.
     flags: Vec<u8>,
 }
 
@@ -800,9 +800,10 @@ enum Before<'a> {
     /// The datasource rendered from this very entry dict.
     Same(Arc<Datasource>),
     /// The `jsonData` made, under the same configured timeout (the memo's runs are dropped
-    /// when the config changes), from this entry's very `extra_fields` object (the entries
-    /// of one relation share it): this entry's is the same, timeout raised already, so a
-    /// host update builds no `jsonData` dict again.
+    /// when the config changes), from what this entry's is made from ([`JsonSource`]: the
+    /// very `extra_fields` object, which the entries of one relation share, or none on
+    /// either): this entry's is the same, timeout raised already, so a host update builds
+    /// no `jsonData` dict again. Made from those inputs before, it raised nothing then.
     JsonData(&'a Option<PyValue>),
 }
 
