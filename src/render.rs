@@ -81,17 +81,8 @@ const DOLLAR_DATA: u8 = 4;
 /// moved host shares them), so that they are not scanned again.
 fn item_flags(d: &Datasource, data_dollar: Option<u8>) -> u8 {
     let bad = !matches!(&d.url, PyValue::Str(u) if crate::invariants::has_rfc3986_scheme(u));
-    let data = data_dollar.unwrap_or_else(|| {
-        let data = [&d.json_data, &d.secure_json_data]
-            .into_iter()
-            .flatten()
-            .any(py_has_dollar);
-        u8::from(data) * DOLLAR_DATA
-    });
-    let top = [&d.name, &d.source_type, &d.url]
-        .into_iter()
-        .any(py_has_dollar);
-    let dollar = top || data != 0;
+    let data = data_dollar.unwrap_or_else(|| u8::from(d.data_has_dollar()) * DOLLAR_DATA);
+    let dollar = data != 0 || d.fields_have_dollar();
     u8::from(bad) * BAD_URL + u8::from(dollar) * DOLLAR + data
 }
 
@@ -312,11 +303,22 @@ fn seg_stats(flags: &[u8]) -> (usize, usize) {
 impl Datasource {
     /// Whether any of its values (keys included) holds a `$`.
     pub fn has_dollar(&self) -> bool {
+        self.fields_have_dollar() || self.data_has_dollar()
+    }
+
+    /// Whether its name, type or url holds a `$`.
+    fn fields_have_dollar(&self) -> bool {
         [&self.name, &self.source_type, &self.url]
             .into_iter()
             .any(py_has_dollar)
-            || self.json_data.as_ref().is_some_and(py_has_dollar)
-            || self.secure_json_data.as_ref().is_some_and(py_has_dollar)
+    }
+
+    /// Whether its `jsonData` or `secureJsonData` (keys included) holds a `$`.
+    fn data_has_dollar(&self) -> bool {
+        [&self.json_data, &self.secure_json_data]
+            .into_iter()
+            .flatten()
+            .any(py_has_dollar)
     }
 }
 
