@@ -232,18 +232,22 @@ impl ReconcileCache {
                     new
                 }
             };
-            match (new, slot) {
-                (Some(new), Some(at)) => {
+            match new {
+                Some(new) => {
                     if !new.diagnostics.is_empty() {
                         self.diagnosed.insert(id, new.clone());
                     }
-                    *at = new;
+                    match slot {
+                        Some(at) => *at = new,
+                        None => {
+                            self.derived.insert(id, new);
+                        }
+                    }
                 }
-                (Some(new), None) => self.insert(id, new),
-                (None, Some(_)) => {
+                None if slot.is_some() => {
                     self.derived.remove(&id);
                 }
-                (None, None) => {}
+                None => {}
             }
         }
         let mut entering = Vec::new();
@@ -273,13 +277,6 @@ impl ReconcileCache {
             leaving,
             doc_changed,
         }
-    }
-
-    fn insert(&mut self, id: u64, d: Arc<Derived>) {
-        if !d.diagnostics.is_empty() {
-            self.diagnosed.insert(id, d.clone());
-        }
-        self.derived.insert(id, d);
     }
 }
 
