@@ -558,16 +558,13 @@ impl SourceParts {
         host_addr: &Arc<str>,
         before: Option<&UnitEntry>,
     ) -> Result<(PyValue, Arc<str>), PyExc> {
-        // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
-        //     source_data["application"], unit_name.split("/")[1])
-        let prefix = self.prefix.as_ref().map_err(|e| *e)?;
-        let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
         let host = if py::match_word_scheme(host_addr) {
             host_addr.clone()
         } else {
             crate::log::concat(&["http://", host_addr])
         };
-        let keys = &*super::ENTRY_KEYS;
+        // Made from these parts for this unit, the entry before raised nothing of what
+        // follows, and its name is the one made below.
         if let Some((PyValue::Dict(d), name)) = before.map(|b| (&b.entry, &b.name)) {
             let made = (PyValue::dict(super::with_url(d, host)), name.clone());
             debug_assert!(
@@ -577,8 +574,12 @@ impl SourceParts {
             );
             return Ok(made);
         }
+        // "juju_{}_{}_{}_{}".format(source_data["model"], source_data["model_uuid"],
+        //     source_data["application"], unit_name.split("/")[1])
+        let prefix = self.prefix.as_ref().map_err(|e| *e)?;
+        let suffix = unit_name.split('/').nth(1).ok_or(PyExc::IndexError)?;
         let unique_source_name = crate::log::concat(&[prefix, suffix]);
-
+        let keys = &*super::ENTRY_KEYS;
         let extras = self.extras.as_ref().map_err(|e| *e);
         // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
         let len = 4 + extras.map_or(0, |x| x.len());
