@@ -499,22 +499,26 @@ mod entry_key_tests {
 
 #[cfg(test)]
 pub(crate) mod test_relation {
-    use crate::databag::Databag;
+    use crate::databag::{Databag, SOURCE_DATA, SOURCE_HOST};
     use crate::world::{Relation, UnitName};
     use std::sync::Arc;
+
+    /// A databag of one key, the interned one, as a bag read from a log holds it.
+    fn bag(key: &Arc<str>, value: &str) -> Databag {
+        Databag::from_items(vec![(key.clone(), value.into())])
+    }
 
     /// A `grafana-source` relation of `app` whose units have the given hosts.
     pub(crate) fn with_hosts(app: &str, hosts: &[(&str, &str)]) -> Relation {
         let source = format!(
             r#"{{"model": "cos", "model_uuid": "0000", "application": "{app}", "type": "prometheus"}}"#
         );
-        let bag = |k: &str, v: &str| Databag::from_items(vec![(k.into(), v.into())]);
         Relation {
             app: app.into(),
-            app_data: bag("grafana_source_data", &source),
+            app_data: bag(&SOURCE_DATA, &source),
             units: hosts
                 .iter()
-                .map(|(u, h)| (UnitName::new(Arc::from(*u)), bag("grafana_source_host", h)))
+                .map(|(u, h)| (UnitName::new(Arc::from(*u)), bag(&SOURCE_HOST, h)))
                 .collect(),
         }
     }
@@ -558,8 +562,7 @@ pub(crate) mod test_relation {
             .find(|n| &*n.0 == unit)
             .cloned()
             .expect("a unit");
-        let bag = Databag::from_items(vec![("grafana_source_host".into(), host.into())]);
-        rel.units.insert(name, bag);
+        rel.units.insert(name, bag(&SOURCE_HOST, host));
         rel
     }
 }
