@@ -634,9 +634,8 @@ fn reference_datasource(
 #[derive(Clone, Default)]
 struct Runs {
     doc: PDict,
-    config: Option<OrdMap<Arc<str>, crate::world::ConfigValue>>,
-    /// [`configured_timeout`] under `config` (set with it).
-    configured: Option<PyValue>,
+    /// The config, with the [`configured_timeout`] it gives.
+    config: Option<(OrdMap<Arc<str>, crate::world::ConfigValue>, PyValue)>,
     ok: DatasourceList,
 }
 
@@ -645,7 +644,7 @@ impl Runs {
     fn made_under(&self, state: &State) -> bool {
         self.config
             .as_ref()
-            .is_some_and(|c| c.ptr_eq(&state.config))
+            .is_some_and(|(c, _)| c.ptr_eq(&state.config))
     }
 
     /// Forget every run when the config is not the one they were made under.
@@ -658,18 +657,17 @@ impl Runs {
     /// No runs, for no document, under `state`'s config.
     fn start_over(&mut self, state: &State) {
         *self = Runs {
-            config: Some(state.config.clone()),
-            configured: Some(configured_timeout(state)),
+            config: Some((state.config.clone(), configured_timeout(state))),
             ..Runs::default()
         };
     }
 
-    /// [`configured_timeout`] for `state`, whose config the runs were made under.
+    /// [`configured_timeout`] for `state`: read once per config the runs were made under.
     fn configured(&self, state: &State) -> PyValue {
-        debug_assert!(self.made_under(state));
-        self.configured
-            .clone()
-            .unwrap_or_else(|| configured_timeout(state))
+        match &self.config {
+            Some((c, timeout)) if c.ptr_eq(&state.config) => timeout.clone(),
+            _ => configured_timeout(state),
+        }
     }
 }
 
