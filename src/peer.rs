@@ -658,7 +658,7 @@ impl PartialEq for Item {
 pub struct PList {
     items: OrdMap<u64, Item>,
     /// Positions of each string item, ascending.
-    strings: imbl::HashMap<Arc<str>, Positions>,
+    strings: crate::names::NameMap<Positions>,
     /// Settlement against a leader's derived names (see `reducer::libpatch21`). Boxed: a
     /// [`Doc`] is as big as its biggest kind, and every peer value holds one.
     pub(crate) settled: Option<Box<Settled>>,
@@ -704,7 +704,7 @@ impl Positions {
 /// the list held more copies than the world has).
 #[derive(Clone)]
 pub(crate) struct Settled {
-    pub names: imbl::HashMap<Arc<str>, u32>,
+    pub names: crate::names::NameCounts,
     pub pending: Vec<Arc<str>>,
 }
 

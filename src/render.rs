@@ -266,7 +266,7 @@ impl<'a> IntoIterator for &'a DatasourceList {
 #[derive(Clone, Debug, Default)]
 pub struct Aggregates {
     /// Provisioned string names, with their number of datasources.
-    pub names: imbl::HashMap<Arc<str>, u32>,
+    pub names: crate::names::NameCounts,
     /// Provisioned datasources whose name is not a string (corrupt peer data).
     pub odd_names: usize,
     /// Distinct names provisioned more than once.
@@ -1113,7 +1113,7 @@ pub fn render_verified_incremental(
         .agg
         .touched
         .iter()
-        .filter(|s| r1.agg.names.contains_key(*s) && !state.rendered_ever.contains(*s))
+        .filter(|s| r1.agg.names.contains_key(s) && !state.rendered_ever.contains(*s))
         .cloned()
         .collect();
     memo.base = Some(r1.clone());
