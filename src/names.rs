@@ -17,7 +17,6 @@
 //! d.add([&a], 1);
 //! assert!(d.apply(&mut counts).is_empty());
 //! ```
-use imbl::ordmap::Entry;
 use imbl::OrdMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -127,48 +126,47 @@ impl<V: Clone, S: BuildHasher> NameMap<V, S> {
             .map(|(_, v)| v)
     }
 
-    /// Set `name` to `value`; the value it had.
+    /// Set `name` to `value`; the value it had. One walk of the tree for a name present,
+    /// two for a new one.
     pub fn insert(&mut self, name: Arc<str>, value: V) -> Option<V> {
         let h = self.hash(&name);
-        let old = match self.by_hash.entry(h) {
-            Entry::Vacant(e) => {
-                e.insert(Bucket::One((name, value)));
-                None
+        match self.by_hash.get_mut(&h) {
+            None => {
+                self.by_hash.insert(h, Bucket::One((name, value)));
             }
-            Entry::Occupied(mut e) => {
-                let b = e.get_mut();
-                if let Some((_, v)) = b.as_mut_slice().iter_mut().find(|(k, _)| *k == name) {
-                    Some(std::mem::replace(v, value))
-                } else {
-                    let mut all = b.as_slice().to_vec();
-                    all.push((name, value));
-                    *b = Bucket::Many(all);
-                    None
+            Some(b) => {
+                let slot = b.as_mut_slice().iter_mut().find(|(k, _)| *k == name);
+                if let Some((_, v)) = slot {
+                    return Some(std::mem::replace(v, value));
                 }
+                let mut all = b.as_slice().to_vec();
+                all.push((name, value));
+                *b = Bucket::Many(all);
             }
-        };
-        self.len += usize::from(old.is_none());
-        old
+        }
+        self.len += 1;
+        None
     }
 
-    /// Take `name` out; the value it had.
+    /// Take `name` out; the value it had. One walk of the tree for a name absent, two
+    /// for one present; the tree is not changed for a name absent.
     pub fn remove(&mut self, name: &str) -> Option<V> {
         let h = self.hash(name);
-        let Entry::Occupied(mut e) = self.by_hash.entry(h) else {
-            return None;
-        };
-        let i = e.get().as_slice().iter().position(|(k, _)| **k == *name)?;
-        let old = match e.get_mut() {
-            Bucket::One(_) => match e.remove() {
-                Bucket::One((_, v)) => v,
-                Bucket::Many(_) => unreachable!("matched as one above"),
-            },
-            Bucket::Many(all) => {
+        let i = self
+            .by_hash
+            .get(&h)?
+            .as_slice()
+            .iter()
+            .position(|(k, _)| **k == *name)?;
+        let old = match self.by_hash.remove(&h)? {
+            Bucket::One((_, v)) => v,
+            Bucket::Many(mut all) => {
                 let (_, v) = all.remove(i);
-                if let [one] = &all[..] {
-                    let one = one.clone();
-                    *e.get_mut() = Bucket::One(one);
-                }
+                let rest = match <[_; 1]>::try_from(all) {
+                    Ok([one]) => Bucket::One(one),
+                    Err(all) => Bucket::Many(all),
+                };
+                self.by_hash.insert(h, rest);
                 v
             }
         };
