@@ -36,7 +36,7 @@ pub type NameCounts = NameMap<u32>;
 ///
 /// ```
 /// use grafana_source::names::NameMap;
-/// let mut m = NameMap::default();
+/// let mut m: NameMap<u32> = NameMap::default();
 /// m.insert("prometheus_0".into(), 2u32);
 /// let snapshot = m.clone();
 /// *m.get_mut("prometheus_0").unwrap() += 1;
