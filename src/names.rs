@@ -256,13 +256,23 @@ impl Delta {
             if d == 0 {
                 continue;
             }
-            let before = counts.get(&name).copied().unwrap_or(0);
-            let after = i64::from(before) + d;
-            debug_assert!(after >= 0, "name count below zero");
-            let after = u32::try_from(after.max(0)).unwrap_or(u32::MAX);
-            if after == 0 {
+            let moved_from = |before: u32| {
+                let after = i64::from(before) + d;
+                debug_assert!(after >= 0, "name count below zero");
+                u32::try_from(after.max(0)).unwrap_or(u32::MAX)
+            };
+            // A name counted before changes where it stands: one walk of the map.
+            let (before, after) = match counts.get_mut(&name) {
+                Some(count) => {
+                    let before = *count;
+                    *count = moved_from(before);
+                    (before, *count)
+                }
+                None => (0, moved_from(0)),
+            };
+            if before > 0 && after == 0 {
                 counts.remove(&name);
-            } else {
+            } else if before == 0 && after > 0 {
                 counts.insert(name.clone(), after);
             }
             moved.push(Moved {
@@ -380,6 +390,39 @@ mod tests {
         fn name_map_with_collisions_is_a_map(ops in proptest::collection::vec(op(), 0..60)) {
             check::<Colliding>(&ops);
         }
+    }
+
+    /// A step's net changes: a count that moves is changed in place, one that falls to
+    /// zero leaves the map, a new name enters it; a snapshot taken before keeps its counts.
+    #[test]
+    fn apply_moves_counts_and_leaves_snapshots() {
+        let n = |t: &str| -> Arc<str> { t.into() };
+        let (a, b, c) = (n("a"), n("b"), n("c"));
+        let mut counts = NameCounts::default();
+        counts.insert(a.clone(), 2);
+        counts.insert(b.clone(), 1);
+        let before = counts.clone();
+        let mut d = Delta::default();
+        d.add([&a, &b], -1);
+        d.add([&c], 1);
+        let moved: Vec<_> = d
+            .apply(&mut counts)
+            .into_iter()
+            .map(|m| (m.name.to_string(), m.before, m.after))
+            .collect();
+        assert_eq!(
+            moved,
+            [("a".into(), 2, 1), ("b".into(), 1, 0), ("c".into(), 0, 1)]
+        );
+        assert_eq!(
+            (counts.get("a"), counts.get("b"), counts.get("c")),
+            (Some(&1), None, Some(&1))
+        );
+        assert_eq!(counts.len(), 2);
+        assert_eq!(
+            (before.get("a"), before.get("b"), before.get("c")),
+            (Some(&2), Some(&1), None)
+        );
     }
 
     /// The colliding hasher does put names in shared buckets (else the test above would
