@@ -1,21 +1,26 @@
-//! Bytes a `Timeline` keeps per step, counted by a global allocator.
+//! Bytes a `Timeline` keeps per step, counted by a global allocator, and what a read costs.
 //!
 //! `Timeline::record` folds a generated log (`gen::generate`, 1,000 relations × 5 units,
-//! seed 42 by default) and keeps every state and report. The allocator counts live heap
-//! bytes; the entry iterator handed to `record` notes them when it is asked for the first
-//! line after the setup and the first `WARM` steps (everything before is then folded and
-//! kept), and again once `record` returns with the Timeline alive. The difference over the
-//! steps in between is the marginal cost of keeping one more step, what a long log costs;
-//! the whole-log average (setup included, whose steps are cheap) is printed as well.
+//! seed 42 by default) and keeps every step's entry and report, and a whole state at each
+//! checkpoint (`Spacing::DEFAULT` apart). The allocator counts live heap bytes held by a
+//! Timeline once `record` has returned (the replay that built it is gone by then). Bytes
+//! per kept step: a Timeline of the log up to the end of one checkpoint period after the
+//! setup and the first `WARM` steps, minus a Timeline of the log up to its start, divided
+//! by the period's steps. The period holds exactly one checkpoint (its end), so the figure
+//! is the cost of a step with its share of a checkpoint, what a long log costs; the
+//! whole-log average (setup included, whose steps are cheap) is printed as well. The log
+//! is generated long enough for that period (about two spacings after the setup).
 //!
-//! Environment: `BENCH_TIMELINE_RELATIONS` (default 1000), `BENCH_TIMELINE_STEPS` (steps
-//! measured after the setup, default 100), `BENCH_RESULTS` (a TSV file to write, read by
-//! `scripts/bench.sh`). Without `--bench` (as in `cargo test --benches`) it runs on a tiny
-//! log and checks that the counts are sane.
+//! A read (`Timeline::state_after`) folds from the checkpoint before it: the bench times
+//! the worst one, the step just before a checkpoint, read from a fresh cursor.
+//!
+//! Environment: `BENCH_TIMELINE_RELATIONS` (default 1000), `BENCH_RESULTS` (a TSV file to
+//! write, read by `scripts/bench.sh`). Without `--bench` (as in `cargo test --benches`) it
+//! runs on a small log and checks that the counts are sane.
 mod common;
 use grafana_source::gen::{generate, GenConfig};
 use grafana_source::log::LogReader;
-use grafana_source::replay::Timeline;
+use grafana_source::replay::{Spacing, Timeline};
 use grafana_source::Profile;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -71,49 +76,63 @@ const SEED: u64 = 42;
 /// Steps after the setup folded before the measured ones (leadership arrives there).
 const WARM: u64 = 8;
 
-/// Passes entries through, noting the live bytes when entry `at` (0-based) is asked for.
 struct Measured {
     profile: Profile,
     kept_steps: usize,
-    prefix_steps: u64,
+    /// The checkpoint period measured: the steps after which its two ends are kept.
+    period: (usize, usize),
     marginal_bytes_per_step: f64,
     average_bytes_per_step: f64,
     total_bytes: usize,
+    /// Seconds to read the state after the period's last step but one from a fresh
+    /// Timeline: a fold of every entry in the period but one.
+    worst_read_s: f64,
 }
 
-/// Live heap bytes held by a `Timeline` of the whole of `text`, measured while it is kept
-/// (the replay that built it is gone by then), and its number of steps.
-fn kept_bytes(text: &[u8], profile: Profile) -> (usize, usize) {
+/// A Timeline of the first `lines` lines of `text`, and the live heap bytes it holds (the
+/// replay that built it is gone by then).
+fn kept(text: &[u8], lines: usize, profile: Profile) -> (Timeline, usize) {
+    let cut = if lines == 0 {
+        0
+    } else {
+        text.iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(lines - 1)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
     let before = LIVE.load(Relaxed);
-    let timeline =
-        Timeline::record(LogReader::new(text), profile, None).expect("generated logs parse");
+    let timeline = Timeline::record(LogReader::new(&text[..cut]), profile, None)
+        .expect("generated logs parse");
     let held = LIVE.load(Relaxed) - before;
-    let steps = timeline.len();
-    drop(timeline);
-    (held, steps)
+    assert_eq!(timeline.len(), lines, "one step per line");
+    (timeline, held)
 }
 
-/// The bytes a `Timeline` of the whole log holds beyond one of its first `prefix` lines,
-/// per step: what keeping each of the later steps costs.
-fn measure(text: &[u8], prefix: u64, profile: Profile) -> Measured {
-    let cut = text
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .nth(prefix as usize - 1)
-        .map(|(i, _)| i + 1)
-        .expect("the log is longer than its prefix");
-    let (short, short_steps) = kept_bytes(&text[..cut], profile);
-    assert_eq!(short_steps as u64, prefix, "one step per line");
-    let (total, steps) = kept_bytes(text, profile);
-    let measured = steps as u64 - prefix;
+/// The bytes a Timeline holds per step over the first checkpoint period that starts at or
+/// after `prefix` steps.
+fn measure(text: &[u8], prefix: usize, profile: Profile) -> Measured {
+    let (whole, total) = kept(text, text.iter().filter(|b| **b == b'\n').count(), profile);
+    let kept_steps = whole.len();
+    let after_prefix: Vec<usize> = whole.checkpoints().filter(|c| *c >= prefix).collect();
+    let (Some(&from), Some(&to)) = (after_prefix.first(), after_prefix.get(1)) else {
+        panic!("the log ends before two checkpoints after step {prefix}: generate more steps")
+    };
+    drop(whole);
+    let (_, short) = kept(text, from, profile);
+    let (long, long_bytes) = kept(text, to, profile);
+    let started = std::time::Instant::now();
+    let read = long.state_after(to - 2).expect("the period has steps");
+    let worst_read_s = started.elapsed().as_secs_f64();
+    drop(read);
     Measured {
         profile,
-        kept_steps: steps,
-        prefix_steps: prefix,
-        marginal_bytes_per_step: (total as f64 - short as f64) / measured as f64,
-        average_bytes_per_step: total as f64 / steps as f64,
+        kept_steps,
+        period: (from, to),
+        marginal_bytes_per_step: (long_bytes as f64 - short as f64) / (to - from) as f64,
+        average_bytes_per_step: total as f64 / kept_steps as f64,
         total_bytes: total,
+        worst_read_s,
     }
 }
 
@@ -126,49 +145,56 @@ fn env_num(name: &str, default: u64) -> u64 {
 
 fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench");
-    let (relations, steps) = if bench_mode {
-        (
-            env_num("BENCH_TIMELINE_RELATIONS", 1000) as usize,
-            env_num("BENCH_TIMELINE_STEPS", 100),
-        )
+    let relations = if bench_mode {
+        env_num("BENCH_TIMELINE_RELATIONS", 1000) as usize
     } else {
-        (10, 20)
+        10
     };
+    // Two spacings of the generated world after the setup, and some: the measured period
+    // starts at the first checkpoint after the warm-up and ends at the next.
+    let members = relations * (UNITS + 1);
+    let spacing = Spacing::DEFAULT
+        .min
+        .max(Spacing::DEFAULT.per_member * members) as u64;
     let mut text = Vec::new();
     let stats = generate(
-        &GenConfig::new(relations, UNITS, WARM + steps, SEED),
+        &GenConfig::new(relations, UNITS, WARM + spacing * 5 / 2, SEED),
         &mut text,
     )
     .expect("writing to memory cannot fail");
-    let prefix = stats.setup_lines + WARM;
+    let prefix = (stats.setup_lines + WARM) as usize;
     let mut out = String::from(
-        "profile\trelations\tunits\tprefix_steps\tmeasured_steps\tbytes_per_kept_step\taverage_bytes_per_step_whole_log\ttotal_bytes\n",
+        "profile\trelations\tunits\tperiod_from\tmeasured_steps\tbytes_per_kept_step\taverage_bytes_per_step_whole_log\ttotal_bytes\tworst_read_ms\n",
     );
     for profile in Profile::ALL {
         let m = measure(&text, prefix, profile);
+        let (from, to) = m.period;
         eprintln!(
             "Timeline {} on {relations} relations x {UNITS} units: {:.0} bytes per kept step \
-             over {} steps after {} (whole log: {} steps, {:.0} bytes per step, {:.1} MiB)",
+             over the {} steps from checkpoint {from} to checkpoint {to} (whole log: {} steps, \
+             {:.0} bytes per step, {:.1} MiB); reading step {} folds {} entries: {:.1} ms",
             m.profile.name(),
             m.marginal_bytes_per_step,
-            m.kept_steps as u64 - m.prefix_steps,
-            m.prefix_steps,
+            to - from,
             m.kept_steps,
             m.average_bytes_per_step,
             m.total_bytes as f64 / (1 << 20) as f64,
+            to - 2,
+            to - 1 - from,
+            m.worst_read_s * 1e3,
         );
         assert!(
             m.total_bytes > 0 && m.marginal_bytes_per_step > 0.0,
             "a Timeline keeps something per step"
         );
         out.push_str(&format!(
-            "{}\t{relations}\t{UNITS}\t{}\t{}\t{:.0}\t{:.0}\t{}\n",
+            "{}\t{relations}\t{UNITS}\t{from}\t{}\t{:.0}\t{:.0}\t{}\t{:.1}\n",
             m.profile.name(),
-            m.prefix_steps,
-            m.kept_steps as u64 - m.prefix_steps,
+            to - from,
             m.marginal_bytes_per_step,
             m.average_bytes_per_step,
-            m.total_bytes
+            m.total_bytes,
+            m.worst_read_s * 1e3,
         ));
     }
     if !bench_mode {

@@ -186,24 +186,88 @@ where
     Ok(replay)
 }
 
-/// Every state of a replay, kept for time travel.
+/// Every state of a replay, kept for time travel: the entries and reports of every step,
+/// and whole states (checkpoints) far enough apart that their cost spreads thin.
 ///
-/// States share structure (`imbl`), so keeping one per step costs what each step changed,
-/// not a copy of the world; any step's state, render and report are reachable without
-/// folding again from the start.
+/// A kept step costs what its line brought (the parsed [`Entry`], shared names and all)
+/// and a 56-byte report; a checkpoint costs the paths its state does not share with the
+/// one before, at most the world. Checkpoints are [`Spacing`] steps apart, a number that
+/// grows with the world the checkpoint holds, so each step pays a bounded share of one
+/// (see BENCHMARKS.md for the bytes). The state after any step is the nearest checkpoint
+/// at or before it folded forward with the same pure reducer: [`Timeline::state_after`]
+/// folds at most one spacing's worth of entries, and reading steps in ascending order
+/// folds each entry once (a cursor stays where the last read left it).
+///
+/// ```
+/// use grafana_source::log::LogReader;
+/// use grafana_source::replay::{replay_str, Timeline};
+/// use grafana_source::Profile;
+///
+/// let log = concat!(
+///     r#"{"hook": "grafana-source-relation-created", "relation": "grafana-source", "#,
+///     r#""relation_id": 3, "remote_app": "prom", "unit": "grafana/0", "leader": true}"#,
+///     "\n",
+///     r#"{"hook": "grafana-source-relation-joined", "relation": "grafana-source", "#,
+///     r#""relation_id": 3, "remote_app": "prom", "remote_unit": "prom/0"}"#,
+///     "\n",
+/// );
+/// let t = Timeline::record(LogReader::new(log.as_bytes()), Profile::Libpatch21, None)?;
+/// assert_eq!(t.len(), 2);
+/// let joined = t.state_after(1).unwrap();
+/// assert_eq!(joined.relations[&3].units.len(), 1);
+/// // The same report as a replay gives, made again from the kept state.
+/// let replayed = replay_str(log, Profile::Libpatch21)?;
+/// assert_eq!(t.report(1).unwrap().to_json(), replayed[1].to_json());
+/// # Ok::<(), grafana_source::log::LogError>(())
+/// ```
 pub struct Timeline {
     profile: Profile,
-    /// `states[0]` is the state before the first line; `states[n + 1]` is after step `n`.
-    states: Vec<State>,
+    /// Every entry folded; entry `n` is step `n`.
+    entries: Vec<Entry>,
     /// Each step's report without what the state after it gives back (see [`Kept`]).
     reports: Vec<Kept>,
+    /// `(i, state)` ascending by `i`: the state after `i` steps (`(0, _)`: before any).
+    checkpoints: Vec<(usize, State)>,
+    /// The last state a read made, after `.0` steps, with its memo: a read at or after it
+    /// (and after the checkpoint before it) folds on from there. `.0` is `usize::MAX`
+    /// while a fold is under way, so a read after a panic in one starts again from a
+    /// checkpoint instead of from a state taken apart.
+    cursor: std::sync::Mutex<(usize, State)>,
+}
+
+/// How far apart a [`Timeline`]'s checkpoints are: after a checkpoint holding `u` remote
+/// units in `r` relations, the next is taken [`Spacing::after`] steps later.
+///
+/// A checkpoint costs at most its whole state, which grows with units and relations;
+/// spacing checkpoints in proportion spreads that cost to a constant per step, and a read
+/// folds at most that many entries.
+#[derive(Clone, Copy, Debug)]
+pub struct Spacing {
+    /// Steps between checkpoints, whatever the world (a small world's checkpoint is cheap,
+    /// but a read then folds no more than this).
+    pub min: usize,
+    /// Steps added per remote unit and per relation.
+    pub per_member: usize,
+}
+
+impl Spacing {
+    /// The spacing [`Timeline::record`] uses.
+    pub const DEFAULT: Spacing = Spacing {
+        min: 256,
+        per_member: 4,
+    };
+
+    /// Steps from a checkpoint holding `state` to the next one.
+    pub fn after(&self, state: &State) -> usize {
+        let members: usize = state.relations.values().map(|r| 1 + r.units.len()).sum();
+        self.min.max(self.per_member.saturating_mul(members))
+    }
 }
 
 /// What a [`Timeline`] keeps of a step's report: 56 bytes instead of a `StepReport`'s 152
-/// (a kept step is its state's changed paths and this). The render is a pure function of
-/// the state after the step and is made again when asked for (keeping each step's render
-/// would keep a copy of the paths it changed in the list of runs); the peer databag is that
-/// state's; the step is the index.
+/// (a kept step is its entry and this). The render is a pure function of the state after
+/// the step and is made again when asked for; the peer databag is that state's; the step is
+/// the index.
 struct Kept {
     line: u64,
     hook: std::sync::Arc<str>,
@@ -230,7 +294,7 @@ impl Kept {
 }
 
 impl Timeline {
-    /// Fold a whole stream, keeping every state. `peer`: see [`decide_peer`].
+    /// Fold a whole stream, keeping every step. `peer`: see [`decide_peer`].
     pub fn record<I>(
         entries: I,
         profile: Profile,
@@ -239,26 +303,45 @@ impl Timeline {
     where
         I: IntoIterator<Item = Result<Entry, LogError>>,
     {
+        Self::record_spaced(entries, profile, peer, Spacing::DEFAULT)
+    }
+
+    /// [`Timeline::record`] with checkpoints `spacing` apart.
+    pub fn record_spaced<I>(
+        entries: I,
+        profile: Profile,
+        peer: Option<PeerAtStart>,
+        spacing: Spacing,
+    ) -> Result<Self, LogError>
+    where
+        I: IntoIterator<Item = Result<Entry, LogError>>,
+    {
         let (peer, entries) = decide_peer(entries, peer);
         let mut replay = Replay::new(profile, peer);
-        let mut states = vec![replay.state().clone()];
+        let mut checkpoints = vec![(0, kept_state(replay.state()))];
+        let mut next = spacing.after(replay.state());
+        let mut kept_entries = Vec::new();
         let mut reports = Vec::new();
         for entry in entries {
-            reports.push(Kept::new(replay.step(&entry?)));
-            // The memo is a cache the live replay carries forward; a kept state needs
-            // none (it is not state), and keeping one per step would cost more than the
-            // step changed.
-            let mut kept = replay.state().clone();
-            kept.memo = Default::default();
-            states.push(kept);
+            let entry = entry?;
+            reports.push(Kept::new(replay.step(&entry)));
+            kept_entries.push(entry);
+            if kept_entries.len() == next {
+                checkpoints.push((next, kept_state(replay.state())));
+                next += spacing.after(replay.state());
+            }
         }
         // Built once, then only read: no slack kept beside the steps.
-        states.shrink_to_fit();
+        kept_entries.shrink_to_fit();
         reports.shrink_to_fit();
+        checkpoints.shrink_to_fit();
+        let cursor = std::sync::Mutex::new(checkpoints[0].clone());
         Ok(Timeline {
             profile,
-            states,
+            entries: kept_entries,
             reports,
+            checkpoints,
+            cursor,
         })
     }
 
@@ -271,13 +354,36 @@ impl Timeline {
         self.reports.is_empty()
     }
 
-    /// The state after step `n` (0-based), if the log has it.
-    pub fn state_after(&self, n: usize) -> Option<&State> {
-        self.states.get(n + 1)
+    /// The steps after which a whole state is kept, ascending (0: before the first step).
+    /// A read folds forward from the last of them at or before it.
+    pub fn checkpoints(&self) -> impl Iterator<Item = usize> + '_ {
+        self.checkpoints.iter().map(|(i, _)| *i)
+    }
+
+    /// The state after step `n` (0-based), if the log has it: the checkpoint before it,
+    /// folded forward (from where the last read left off, when that is nearer).
+    pub fn state_after(&self, n: usize) -> Option<State> {
+        let target = n.checked_add(1).filter(|t| *t <= self.len())?;
+        let at = self.checkpoints.partition_point(|(i, _)| *i <= target) - 1;
+        let (from, checkpoint) = &self.checkpoints[at];
+        let mut cursor = self
+            .cursor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !(*from..=target).contains(&cursor.0) {
+            *cursor = (*from, checkpoint.clone());
+        }
+        let (done, state) = &mut *cursor;
+        let start = std::mem::replace(done, usize::MAX);
+        for entry in &self.entries[start..target] {
+            *state = reducer::step_moving_on(self.profile, state, entry).after;
+        }
+        *done = target;
+        Some(kept_state(state))
     }
 
     /// The report of step `n`, as the replay gave it; its render is made again from the
-    /// state after the step ([`Timeline::rendered_after`]).
+    /// state after the step.
     pub fn report(&self, n: usize) -> Option<StepReport> {
         let kept = self.reports.get(n)?;
         let after = self.state_after(n)?;
@@ -289,7 +395,7 @@ impl Timeline {
             outcome: kept.outcome,
             emitted: kept.emitted.to_vec(),
             peer_app_data: after.peer_data().cloned().unwrap_or_default(),
-            datasources: self.rendered_after(n)?,
+            datasources: render::render(self.profile, &after),
             violations,
             diagnostics,
         })
@@ -297,8 +403,17 @@ impl Timeline {
 
     /// The render after step `n`.
     pub fn rendered_after(&self, n: usize) -> Option<RenderResult> {
-        self.state_after(n).map(|s| render::render(self.profile, s))
+        self.state_after(n)
+            .map(|s| render::render(self.profile, &s))
     }
+}
+
+/// A state to keep or hand out: its memo is a cache the fold carries forward, not state,
+/// and would cost more than the state shares.
+fn kept_state(state: &State) -> State {
+    let mut kept = state.clone();
+    kept.memo = Default::default();
+    kept
 }
 
 #[cfg(test)]
@@ -340,5 +455,102 @@ mod tests {
             );
             assert_eq!(t.report(n).unwrap().to_json(), want.to_json(), "step {n}");
         }
+    }
+
+    /// Every state a Timeline gives back is the state the replay held after that step,
+    /// whatever order the steps are read in and however far apart the checkpoints are.
+    #[test]
+    fn every_state_read_back_is_the_replays() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance/cases");
+        let mut logs: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".jsonl"))
+            .filter(|p| !p.to_string_lossy().ends_with(".expected.jsonl"))
+            .collect();
+        logs.sort();
+        assert!(logs.len() > 50, "the conformance corpus is there");
+        let spacings = [
+            Spacing {
+                min: 1,
+                per_member: 0,
+            },
+            Spacing {
+                min: 3,
+                per_member: 1,
+            },
+            Spacing::DEFAULT,
+        ];
+        for path in &logs {
+            let text = std::fs::read_to_string(path).unwrap();
+            for profile in Profile::ALL {
+                let mut want = Vec::new();
+                replay_stream(
+                    log::LogReader::new(text.as_bytes()),
+                    profile,
+                    None,
+                    |r, _| {
+                        want.push(r.state().clone());
+                        Flow::Continue
+                    },
+                )
+                .unwrap();
+                let n = want.len();
+                for spacing in spacings {
+                    let t = Timeline::record_spaced(
+                        log::LogReader::new(text.as_bytes()),
+                        profile,
+                        None,
+                        spacing,
+                    )
+                    .unwrap();
+                    assert_eq!(t.len(), n);
+                    // Ascending (the cursor moves on), descending (every read starts again
+                    // from a checkpoint), then strides both ways.
+                    let order = (0..n)
+                        .chain((0..n).rev())
+                        .chain((0..n).step_by(2))
+                        .chain((1..n).step_by(3).rev());
+                    for i in order {
+                        assert!(
+                            t.state_after(i).unwrap() == want[i],
+                            "{} {profile:?} {spacing:?}: step {i}",
+                            path.display()
+                        );
+                    }
+                    assert!(t.state_after(n).is_none() && t.state_after(usize::MAX).is_none());
+                }
+            }
+        }
+    }
+
+    /// Checkpoints are taken where the spacing of the state at the one before says, and
+    /// that spacing grows with the world.
+    #[test]
+    fn checkpoints_are_spaced_by_the_world_they_hold() {
+        let mut text = Vec::new();
+        crate::gen::generate(&crate::gen::GenConfig::new(8, 2, 300, 7), &mut text).unwrap();
+        let spacing = Spacing {
+            min: 10,
+            per_member: 2,
+        };
+        let t = Timeline::record_spaced(
+            log::LogReader::new(&text[..]),
+            Profile::Libpatch21,
+            None,
+            spacing,
+        )
+        .unwrap();
+        let at: Vec<usize> = t.checkpoints().collect();
+        assert_eq!(at[0], 0);
+        assert!(at.len() > 3, "{at:?}");
+        for (i, (step, state)) in t.checkpoints.iter().enumerate() {
+            let next = step + spacing.after(state);
+            match at.get(i + 1) {
+                Some(taken) => assert_eq!(*taken, next, "{at:?}"),
+                None => assert!(next > t.len(), "{at:?}"),
+            }
+        }
+        assert!(at.windows(2).any(|w| w[1] - w[0] > spacing.min), "{at:?}");
     }
 }

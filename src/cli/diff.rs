@@ -1,6 +1,7 @@
 //! `grafana-source diff`: what changed between two steps of one log.
 use super::{open_log, Failure};
 use grafana_source::log::LogReader;
+use grafana_source::render::render;
 use grafana_source::render::RenderResult;
 use grafana_source::replay::Timeline;
 use grafana_source::world::State;
@@ -73,10 +74,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
         }
     }
     let (sa, sb) = (t.state_after(a.a).unwrap(), t.state_after(a.b).unwrap());
-    let (ra, rb) = (
-        t.rendered_after(a.a).unwrap(),
-        t.rendered_after(a.b).unwrap(),
-    );
+    let (ra, rb) = (render(a.profile, &sa), render(a.profile, &sb));
     let ((dsa, dela), (dsb, delb)) = (view(&ra, a.show_secrets), view(&rb, a.show_secrets));
     let added: Vec<&String> = dsb.keys().filter(|k| !dsa.contains_key(*k)).collect();
     let removed: Vec<&String> = dsa.keys().filter(|k| !dsb.contains_key(*k)).collect();
@@ -86,7 +84,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
         .collect();
     let del_added: Vec<&String> = delb.iter().filter(|n| !dela.contains(n)).collect();
     let del_removed: Vec<&String> = dela.iter().filter(|n| !delb.contains(n)).collect();
-    let (pa, pb) = (peer(sa), peer(sb));
+    let (pa, pb) = (peer(&sa), peer(&sb));
     let peer_keys: Vec<&String> = pa
         .keys()
         .chain(pb.keys())
