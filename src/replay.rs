@@ -190,7 +190,7 @@ where
 /// and whole states (checkpoints) far enough apart that their cost spreads thin.
 ///
 /// A kept step costs what its line brought (the parsed [`Entry`], shared names and all)
-/// and a 56-byte report; a checkpoint costs the paths its state does not share with the
+/// and a 32-byte report; a checkpoint costs the paths its state does not share with the
 /// one before, at most the world. Checkpoints are [`Spacing`] steps apart, a number that
 /// grows with the world the checkpoint holds, so each step pays a bounded share of one
 /// (see BENCHMARKS.md for the bytes). The state after any step is the nearest checkpoint
@@ -264,13 +264,11 @@ impl Spacing {
     }
 }
 
-/// What a [`Timeline`] keeps of a step's report: 56 bytes instead of a `StepReport`'s 152
+/// What a [`Timeline`] keeps of a step's report: 32 bytes instead of a `StepReport`'s 152
 /// (a kept step is its entry and this). The render is a pure function of the state after
-/// the step and is made again when asked for; the peer databag is that state's; the step is
-/// the index.
+/// the step and is made again when asked for; the peer databag is that state's; the line
+/// and the hook are the entry's; the step is the index.
 struct Kept {
-    line: u64,
-    hook: std::sync::Arc<str>,
     outcome: Result<(), crate::py::PyExc>,
     emitted: Box<[reducer::Event]>,
     /// Violations and diagnostics, which most steps have none of.
@@ -284,8 +282,6 @@ impl Kept {
         let findings = (!r.violations.is_empty() || !r.diagnostics.is_empty())
             .then(|| Box::new((r.violations, r.diagnostics)));
         Kept {
-            line: r.line,
-            hook: r.hook,
             outcome: r.outcome,
             emitted: r.emitted.into_boxed_slice(),
             findings,
@@ -385,13 +381,13 @@ impl Timeline {
     /// The report of step `n`, as the replay gave it; its render is made again from the
     /// state after the step.
     pub fn report(&self, n: usize) -> Option<StepReport> {
-        let kept = self.reports.get(n)?;
+        let (kept, entry) = (self.reports.get(n)?, self.entries.get(n)?);
         let after = self.state_after(n)?;
         let (violations, diagnostics) = kept.findings.as_deref().cloned().unwrap_or_default();
         Some(StepReport {
             step: n as u64,
-            line: kept.line,
-            hook: kept.hook.clone(),
+            line: entry.line,
+            hook: entry.hook.name.clone(),
             outcome: kept.outcome,
             emitted: kept.emitted.to_vec(),
             peer_app_data: after.peer_data().cloned().unwrap_or_default(),
@@ -425,7 +421,7 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_kept_report_is_small() {
-        assert_eq!(std::mem::size_of::<Kept>(), 56);
+        assert_eq!(std::mem::size_of::<Kept>(), 32);
         assert!(std::mem::size_of::<Kept>() < std::mem::size_of::<StepReport>() / 2);
     }
 
