@@ -85,6 +85,83 @@ fn at_stops_after_the_chosen_step() {
 }
 
 #[test]
+fn diff_names_what_changed_between_two_steps_either_way() {
+    const LOKI: &str = "juju_cos_0c1f3a9e-77d2-4f38-9a39-9f1d7c6e2b10_loki_0";
+    const PROM_0: &str = "juju_cos_0c1f3a9e-77d2-4f38-9a39-9f1d7c6e2b10_prometheus_0";
+    const PROM_1: &str = "juju_cos_0c1f3a9e-77d2-4f38-9a39-9f1d7c6e2b10_prometheus_1";
+    let out = run(&["diff", EXAMPLE, "3", "20"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let s = text(&out.stdout);
+    assert!(
+        s.starts_with("From step 3 to step 20 (profile libpatch21):"),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("datasources added:     {LOKI}, {PROM_0}")),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("deletions added:       {PROM_1}")),
+        "{s}"
+    );
+    assert!(
+        s.contains("peer data keys changed: sources, sources_to_delete"),
+        "{s}"
+    );
+    let json = |a: &str, b: &str| -> serde_json::Value {
+        let out = run(&["diff", "--json", EXAMPLE, a, b], None);
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let (forward, back) = (json("3", "20"), json("20", "3"));
+    assert_eq!(
+        forward["datasources"]["added"],
+        serde_json::json!([LOKI, PROM_0])
+    );
+    assert_eq!(
+        back["datasources"]["removed"],
+        forward["datasources"]["added"]
+    );
+    assert_eq!(back["datasources"]["added"], serde_json::json!([]));
+    assert_eq!(
+        back["deleteDatasources"]["removed"],
+        forward["deleteDatasources"]["added"]
+    );
+    let same = json("7", "7");
+    assert_eq!(same["peer_data_changed"], serde_json::json!([]));
+    assert_eq!(same["datasources"]["added"], serde_json::json!([]));
+}
+
+#[test]
+fn diff_reads_no_further_than_the_later_step() {
+    let log = std::fs::read_to_string(format!("{}/{EXAMPLE}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let head: String = log.lines().take(10).map(|l| format!("{l}\n")).collect();
+    let broken = format!("{head}not json\n");
+    let out = run(&["diff", "-", "2", "9"], Some(&broken));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        text(&run(&["diff", "-", "2", "9"], Some(&head)).stdout)
+    );
+    let out = run(&["diff", "-", "2", "10"], Some(&broken));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 11"),
+        "{}",
+        text(&out.stderr)
+    );
+    for (a, b) in [("2", "99"), ("99", "2")] {
+        let out = run(&["diff", EXAMPLE, a, b], None);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("step 99: the log has only 22 steps (0 to 21)"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn malformed_log_names_line_and_field_and_exits_2() {
     let log = "{\"hook\": \"install\"}\n\n{\"hook\": \"grafana-source-relation-changed\", \"relation\": \"grafana-source\", \"relation_id\": \"seven\", \"remote_app\": \"p\"}\n";
     for cmd in ["replay", "check", "diff-profiles"] {

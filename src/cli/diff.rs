@@ -1,9 +1,8 @@
 //! `grafana-source diff`: what changed between two steps of one log.
 use super::{open_log, Failure};
 use grafana_source::log::LogReader;
-use grafana_source::render::render;
 use grafana_source::render::RenderResult;
-use grafana_source::replay::Timeline;
+use grafana_source::replay::{replay_stream, Flow};
 use grafana_source::world::State;
 use grafana_source::Profile;
 use std::collections::BTreeMap;
@@ -63,18 +62,41 @@ fn peer(s: &State) -> BTreeMap<String, String> {
 
 pub fn run(a: Args) -> Result<(), Failure> {
     let (reader, peer_at_start) = open_log(&a.log)?;
-    let t = Timeline::record(LogReader::new(reader), a.profile, peer_at_start)?;
-    let last = t.len().saturating_sub(1);
-    for n in [a.a, a.b] {
-        if n >= t.len() {
-            return Err(Failure {
-                code: 2,
-                message: format!("step {n}: the log has only {} steps (0 to {last})", t.len()),
-            });
-        }
-    }
-    let (sa, sb) = (t.state_after(a.a).unwrap(), t.state_after(a.b).unwrap());
-    let (ra, rb) = (render(a.profile, &sa), render(a.profile, &sb));
+    // Fold up to the later of the two steps, as `replay --at` does, keeping the state and
+    // render after each of them: memory as big as the world, not the log.
+    let mut at: [Option<(State, RenderResult)>; 2] = [None, None];
+    let mut steps = 0;
+    let wanted = [a.a, a.b];
+    replay_stream(
+        LogReader::new(reader),
+        a.profile,
+        peer_at_start,
+        |replay, report| {
+            let step = report.step as usize;
+            steps = step + 1;
+            for (slot, n) in at.iter_mut().zip(wanted) {
+                if step == n {
+                    let mut state = replay.state().clone();
+                    // A cache the fold carries forward, not state.
+                    state.memo = Default::default();
+                    *slot = Some((state, replay.rendered().clone()));
+                }
+            }
+            if steps > a.a.max(a.b) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        },
+    )?;
+    let [Some((sa, ra)), Some((sb, rb))] = at else {
+        let n = wanted.into_iter().find(|n| *n >= steps).unwrap_or(steps);
+        let last = steps.saturating_sub(1);
+        return Err(Failure {
+            code: 2,
+            message: format!("step {n}: the log has only {steps} steps (0 to {last})"),
+        });
+    };
     let ((dsa, dela), (dsb, delb)) = (view(&ra, a.show_secrets), view(&rb, a.show_secrets));
     let added: Vec<&String> = dsb.keys().filter(|k| !dsa.contains_key(*k)).collect();
     let removed: Vec<&String> = dsa.keys().filter(|k| !dsb.contains_key(*k)).collect();
