@@ -257,10 +257,11 @@ impl Spacing {
         per_member: 4,
     };
 
-    /// Steps from a checkpoint holding `state` to the next one.
+    /// Steps from a checkpoint holding `state` to the next one: at least one (a spacing of
+    /// zero keeps a checkpoint after every step).
     pub fn after(&self, state: &State) -> usize {
         let members: usize = state.relations.values().map(|r| 1 + r.units.len()).sum();
-        self.min.max(self.per_member.saturating_mul(members))
+        self.min.max(self.per_member.saturating_mul(members)).max(1)
     }
 }
 
@@ -468,7 +469,7 @@ mod tests {
         assert!(logs.len() > 50, "the conformance corpus is there");
         let spacings = [
             Spacing {
-                min: 1,
+                min: 0,
                 per_member: 0,
             },
             Spacing {
@@ -548,5 +549,17 @@ mod tests {
             }
         }
         assert!(at.windows(2).any(|w| w[1] - w[0] > spacing.min), "{at:?}");
+        let none = Spacing {
+            min: 0,
+            per_member: 0,
+        };
+        let every = Timeline::record_spaced(
+            log::LogReader::new(&text[..]),
+            Profile::Libpatch21,
+            None,
+            none,
+        )
+        .unwrap();
+        assert!(every.checkpoints().eq(0..=every.len()));
     }
 }
