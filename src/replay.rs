@@ -527,17 +527,20 @@ mod tests {
     fn checkpoints_are_spaced_by_the_world_they_hold() {
         let mut text = Vec::new();
         crate::gen::generate(&crate::gen::GenConfig::new(8, 2, 300, 7), &mut text).unwrap();
+        let record = |spacing| {
+            Timeline::record_spaced(
+                log::LogReader::new(&text[..]),
+                Profile::Libpatch21,
+                None,
+                spacing,
+            )
+            .unwrap()
+        };
         let spacing = Spacing {
             min: 10,
             per_member: 2,
         };
-        let t = Timeline::record_spaced(
-            log::LogReader::new(&text[..]),
-            Profile::Libpatch21,
-            None,
-            spacing,
-        )
-        .unwrap();
+        let t = record(spacing);
         let at: Vec<usize> = t.checkpoints().collect();
         assert_eq!(at[0], 0);
         assert!(at.len() > 3, "{at:?}");
@@ -549,17 +552,10 @@ mod tests {
             }
         }
         assert!(at.windows(2).any(|w| w[1] - w[0] > spacing.min), "{at:?}");
-        let none = Spacing {
+        let every = record(Spacing {
             min: 0,
             per_member: 0,
-        };
-        let every = Timeline::record_spaced(
-            log::LogReader::new(&text[..]),
-            Profile::Libpatch21,
-            None,
-            none,
-        )
-        .unwrap();
+        });
         assert!(every.checkpoints().eq(0..=every.len()));
     }
 }
