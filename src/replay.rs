@@ -235,8 +235,9 @@ pub struct Timeline {
     cursor: std::sync::Mutex<(usize, State)>,
 }
 
-/// How far apart a [`Timeline`]'s checkpoints are: after a checkpoint holding `u` remote
-/// units in `r` relations, the next is taken [`Spacing::after`] steps later.
+/// How far apart a [`Timeline`]'s checkpoints are: the next checkpoint after one whose
+/// state has `r` relations with `u` remote units between them is
+/// `max(min, per_member × (r + u))` steps later ([`Spacing::after`]).
 ///
 /// A checkpoint costs at most its whole state, which grows with units and relations;
 /// spacing checkpoints in proportion spreads that cost to a constant per step, and a read
