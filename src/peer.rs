@@ -267,7 +267,7 @@ impl Doc {
 }
 
 /// A position in a [`PDict`]: entries iterate in ascending position. A relation-id key
-/// below [`APPENDED`] sits at its id; every other key is appended above it.
+/// below `APPENDED` sits at its id; every other key is appended above it.
 pub type Pos = u64;
 
 /// Positions at and above this are for keys appended out of their canonical place. Half
@@ -278,7 +278,7 @@ pub type Pos = u64;
 const APPENDED: Pos = 1 << 63;
 
 /// Whether relation `id` has a canonical position, so that a document derived relation by
-/// relation ([`PDict::set_canonical`]) can hold it.
+/// relation (`PDict::set_canonical`) can hold it.
 pub fn placeable(id: u64) -> bool {
     id < APPENDED
 }

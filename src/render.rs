@@ -262,7 +262,7 @@ impl<'a> IntoIterator for &'a DatasourceList {
 }
 
 /// Counts over a render that the invariants read, kept up to date from the render before
-/// (see [`Aggregates::update`]) so that checking a step costs what the step changed.
+/// (see `Aggregates::update`) so that checking a step costs what the step changed.
 #[derive(Clone, Debug, Default)]
 pub struct Aggregates {
     /// Provisioned string names, with their number of datasources.

@@ -60,7 +60,7 @@ pub(crate) fn rewrites_sources(entry: &Entry, leader: bool) -> bool {
 }
 
 /// Take the stored `sources` value out of `state`'s peer databag when the hook's handler
-/// never reads it ([`rewrites_sources`]). Then no state holds the document while the
+/// never reads it (`rewrites_sources`). Then no state holds the document while the
 /// leader's cache rewrites it, and the cache changes it in place. The caller gives it to
 /// [`handle`] and puts back what is left of it when the hook fails.
 pub fn take_stored_sources(state: &mut State, entry: &Entry) -> Option<PeerValue> {

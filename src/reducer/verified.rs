@@ -158,7 +158,7 @@ fn same_json(a: &PyValue, b: &PyValue) -> bool {
 /// give, the count of every name, and the peer values the last reconcile left.
 ///
 /// When no name is derived twice and no relation is being left, deriving the relations
-/// together (the full [`reconcile`]) gives what deriving them apart gives; and when the
+/// together (the full `reconcile`) gives what deriving them apart gives; and when the
 /// peer values are still the ones the last reconcile left, the deletions follow from the
 /// names that came and went. Otherwise the full reconcile runs.
 #[derive(Clone, Default)]
