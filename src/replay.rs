@@ -316,7 +316,7 @@ impl Timeline {
     {
         let (peer, entries) = decide_peer(entries, peer);
         let mut replay = Replay::new(profile, peer);
-        let mut checkpoints = vec![(0, kept_state(replay.state()))];
+        let mut checkpoints = vec![(0, replay.state().without_memo())];
         let mut next = spacing.after(replay.state());
         let mut kept_entries = Vec::new();
         let mut reports = Vec::new();
@@ -325,7 +325,7 @@ impl Timeline {
             reports.push(Kept::new(replay.step(&entry)));
             kept_entries.push(entry);
             if kept_entries.len() == next {
-                checkpoints.push((next, kept_state(replay.state())));
+                checkpoints.push((next, replay.state().without_memo()));
                 next += spacing.after(replay.state());
             }
         }
@@ -377,7 +377,7 @@ impl Timeline {
             *state = reducer::step_moving_on(self.profile, state, entry).after;
         }
         *done = target;
-        Some(kept_state(state))
+        Some(state.without_memo())
     }
 
     /// The report of step `n`, as the replay gave it; its render is made again from the
@@ -404,14 +404,6 @@ impl Timeline {
         self.state_after(n)
             .map(|s| render::render(self.profile, &s))
     }
-}
-
-/// A state to keep or hand out: its memo is a cache the fold carries forward, not state,
-/// and would cost more than the state shares.
-fn kept_state(state: &State) -> State {
-    let mut kept = state.clone();
-    kept.memo = Default::default();
-    kept
 }
 
 #[cfg(test)]

@@ -195,6 +195,15 @@ impl PartialEq for ConfigValue {
 }
 
 impl State {
+    /// A copy of the state to keep or hand out, without the memo: that is a cache the fold
+    /// carries forward, not state, and a kept copy of it would be as big as the world and
+    /// make the fold's next step copy what it would otherwise change in place.
+    pub fn without_memo(&self) -> State {
+        let mut kept = self.clone();
+        kept.memo = Memo::default();
+        kept
+    }
+
     /// Whether every relation id has a canonical place in a document derived relation by
     /// relation ([`crate::peer::placeable`]); the caches that derive one need it.
     pub(crate) fn ids_placeable(&self) -> bool {
@@ -525,6 +534,23 @@ mod tests {
 
     fn relation(app: &str) -> Arc<Relation> {
         Arc::new(Relation::new(Arc::from(app)))
+    }
+
+    /// A copy without the memo is the same state, and holds none of the memo's caches.
+    #[test]
+    fn without_memo_keeps_the_state_and_drops_the_caches() {
+        let mut s = State::new(PeerAtStart::Visible);
+        s.relations.insert(3, relation("prom"));
+        let cache = Arc::new(crate::reducer::libpatch21::DeriveCache::default());
+        s.memo.libpatch21 = Some(cache.clone());
+        let kept = s.without_memo();
+        assert!(kept == s);
+        assert!(kept.memo.libpatch21.is_none() && s.memo.libpatch21.is_some());
+        assert_eq!(
+            Arc::strong_count(&cache),
+            2,
+            "the copy holds no reference to it"
+        );
     }
 
     fn ids(changes: &[(u64, Option<Arc<Relation>>)]) -> Vec<(u64, bool)> {

@@ -76,10 +76,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
             steps = step + 1;
             for (slot, n) in at.iter_mut().zip(wanted) {
                 if step == n {
-                    let mut state = replay.state().clone();
-                    // A cache the fold carries forward, not state.
-                    state.memo = Default::default();
-                    *slot = Some((state, replay.rendered().clone()));
+                    *slot = Some((replay.state().without_memo(), replay.rendered().clone()));
                 }
             }
             if steps > a.a.max(a.b) {
