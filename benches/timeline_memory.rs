@@ -152,10 +152,7 @@ fn main() {
     };
     // Two spacings of the generated world after the setup, and some: the measured period
     // starts at the first checkpoint after the warm-up and ends at the next.
-    let members = relations * (UNITS + 1);
-    let spacing = Spacing::DEFAULT
-        .min
-        .max(Spacing::DEFAULT.per_member * members) as u64;
+    let spacing = Spacing::DEFAULT.for_members(relations * (UNITS + 1)) as u64;
     let mut text = Vec::new();
     let stats = generate(
         &GenConfig::new(relations, UNITS, WARM + spacing * 5 / 2, SEED),

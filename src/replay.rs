@@ -237,7 +237,8 @@ pub struct Timeline {
 
 /// How far apart a [`Timeline`]'s checkpoints are: the next checkpoint after one whose
 /// state has `r` relations with `u` remote units between them is
-/// `max(min, per_member × (r + u))` steps later ([`Spacing::after`]).
+/// `max(min, per_member × (r + u))` steps later ([`Spacing::after`],
+/// [`Spacing::for_members`]).
 ///
 /// A checkpoint costs at most its whole state, which grows with units and relations;
 /// spacing checkpoints in proportion spreads that cost to a constant per step, and a read
@@ -258,10 +259,15 @@ impl Spacing {
         per_member: 4,
     };
 
-    /// Steps from a checkpoint holding `state` to the next one: at least one (a spacing of
-    /// zero keeps a checkpoint after every step).
+    /// Steps from a checkpoint holding `state` to the next one.
     pub fn after(&self, state: &State) -> usize {
         let members: usize = state.relations.values().map(|r| 1 + r.units.len()).sum();
+        self.for_members(members)
+    }
+
+    /// Steps from a checkpoint whose relations and remote units number `members` in all to
+    /// the next one: at least one (a spacing of zero keeps a checkpoint after every step).
+    pub fn for_members(&self, members: usize) -> usize {
         self.min.max(self.per_member.saturating_mul(members)).max(1)
     }
 }
