@@ -166,7 +166,7 @@ done
 # minus a replay of its first 5,000 steps, divided by 5,000 (the setup cancels out).
 if [[ ${BENCH_CACHEGRIND:-1} != 0 ]] && command -v valgrind >/dev/null; then
     echo "== instructions and cache misses per step: valgrind --tool=cachegrind"
-    # cg LOG: "instructions D1-misses LLd-misses" of `replay --profile libpatch21 LOG`.
+    # cg LOG: "instructions D1-misses LLd-misses I1-misses" of `replay --profile libpatch21 LOG`.
     # cg LOG baseline: the same of the serde_json::Value baseline reading LOG's lines.
     cg() {
         local cmd=("$BIN" replay --profile libpatch21 "$1")
@@ -175,25 +175,28 @@ if [[ ${BENCH_CACHEGRIND:-1} != 0 ]] && command -v valgrind >/dev/null; then
             "${cmd[@]}" 2>&1 >/dev/null |
             awk '{ gsub(",", "", $4) } $2 == "I" && $3 == "refs:" { i = $4 }
                  $2 == "D1" && $3 == "misses:" { d = $4 } $2 == "LLd" && $3 == "misses:" { l = $4 }
-                 END { print i, d, l }'
+                 $2 == "I1" && $3 == "misses:" { m = $4 }
+                 END { print i, d, l, m }'
     }
     SHORT_LOG=$OUT/cachegrind_short.jsonl
-    printf 'relations\tinstructions\td1_misses\tlld_misses\n' >"$OUT/cachegrind.tsv"
+    printf 'relations\tinstructions\td1_misses\tlld_misses\ti1_misses\n' >"$OUT/cachegrind.tsv"
     for r in 10 100 1000 10000; do
         setup=$(setup_lines "$r" 5)
         gen "$RSS_LOG" "$r" 5 $((setup + 8 + 10000))
         head -n $((setup + 8 + 5000)) "$RSS_LOG" >"$SHORT_LOG"
-        read -r i1 d1 l1 < <(cg "$SHORT_LOG")
-        read -r i2 d2 l2 < <(cg "$RSS_LOG")
-        printf '%s\t%s\t%s\t%s\n' "$r" $(((i2 - i1) / 5000)) $(((d2 - d1) / 5000)) $(((l2 - l1) / 5000)) >>"$OUT/cachegrind.tsv"
-        echo "   ${r} relations: $(((i2 - i1) / 5000)) instructions, $(((d2 - d1) / 5000)) D1 misses per step"
+        read -r i1 d1 l1 m1 < <(cg "$SHORT_LOG")
+        read -r i2 d2 l2 m2 < <(cg "$RSS_LOG")
+        printf '%s\t%s\t%s\t%s\t%s\n' "$r" $(((i2 - i1) / 5000)) $(((d2 - d1) / 5000)) $(((l2 - l1) / 5000)) \
+            $(((m2 - m1) / 5000)) >>"$OUT/cachegrind.tsv"
+        echo "   ${r} relations: $(((i2 - i1) / 5000)) instructions, $(((d2 - d1) / 5000)) D1 misses, $(((m2 - m1) / 5000)) I1 misses per step"
         if ((r == 100)); then
             # The baseline on the same two logs: what reading the same lines costs.
-            read -r i1 d1 l1 < <(cg "$SHORT_LOG" baseline)
-            read -r i2 d2 l2 < <(cg "$RSS_LOG" baseline)
-            printf 'relations\tinstructions\td1_misses\tlld_misses\n%s\t%s\t%s\t%s\n' "$r" \
-                $(((i2 - i1) / 5000)) $(((d2 - d1) / 5000)) $(((l2 - l1) / 5000)) >"$OUT/cachegrind_baseline.tsv"
-            echo "   ${r} relations, serde_json::Value baseline: $(((i2 - i1) / 5000)) instructions, $(((d2 - d1) / 5000)) D1 misses per line"
+            read -r i1 d1 l1 m1 < <(cg "$SHORT_LOG" baseline)
+            read -r i2 d2 l2 m2 < <(cg "$RSS_LOG" baseline)
+            printf 'relations\tinstructions\td1_misses\tlld_misses\ti1_misses\n%s\t%s\t%s\t%s\t%s\n' "$r" \
+                $(((i2 - i1) / 5000)) $(((d2 - d1) / 5000)) $(((l2 - l1) / 5000)) $(((m2 - m1) / 5000)) \
+                >"$OUT/cachegrind_baseline.tsv"
+            echo "   ${r} relations, serde_json::Value baseline: $(((i2 - i1) / 5000)) instructions, $(((d2 - d1) / 5000)) D1 misses, $(((m2 - m1) / 5000)) I1 misses per line"
             # Atomic read-modify-writes (reference counts): callgrind's count of each
             # instruction, summed over those objdump shows with a lock prefix.
             if command -v objdump >/dev/null; then
@@ -479,19 +482,22 @@ What \`grafana-source replay --profile libpatch21\` executes per step of the gen
 replay of its first 5,000 steps, divided by 5,000. Counted, not timed: the same binary on
 the same log gives the same figures whatever else runs on the machine (within a fraction
 of a percent: dict hashes are seeded at random). The caches are simulated with this
-machine's L1d and last-level sizes; a D1 miss is served by L2, L3 or memory, which the
-simulation does not tell apart, and the simulated last level holds these worlds, so its
-misses stay near zero. Parsing is included; the summary at the end cancels out.
+machine's L1i, L1d and last-level sizes; an L1 miss is served by L2, L3 or memory, which
+the simulation does not tell apart, and the simulated last level holds these worlds, so
+its misses stay near zero. An L1i miss is a 64-byte line of code fetched again: the
+instruction cache holds 32 KiB, and a step runs more distinct code than that (parse,
+world update, handler, render, checks, report), so it evicts its own code as it goes.
+Parsing is included; the summary at the end cancels out.
 
-| relations | instructions per step | × 10 relations | D1 misses per step | × 10 relations |
-|---|---|---|---|---|
+| relations | instructions per step | × 10 relations | D1 misses per step | × 10 relations | L1i misses per step |
+|---|---|---|---|---|---|
 EOF
-        awk -F'\t' "$AWKLIB"'NR == 2 { i0 = $2; d0 = $3 } NR > 1 { printf "| %s | %s | %.2f | %s | %.2f |\n", c($1), c($2), $2 / i0, c($3), $3 / d0 }' "$OUT/cachegrind.tsv"
+        awk -F'\t' "$AWKLIB"'NR == 2 { i0 = $2; d0 = $3 } NR > 1 { printf "| %s | %s | %.2f | %s | %.2f | %s |\n", c($1), c($2), $2 / i0, c($3), $3 / d0, c($5) }' "$OUT/cachegrind.tsv"
         if [[ -s $OUT/cachegrind_baseline.tsv ]]; then
             awk -F'\t' "$AWKLIB"'
-                FNR == 1 { f++ } f == 1 && $1 == 100 { ri = $2; rd = $3 } f == 2 && FNR == 2 { bi = $2; bd = $3 }
+                FNR == 1 { f++ } f == 1 && $1 == 100 { ri = $2; rd = $3; rm = $5 } f == 2 && FNR == 2 { bi = $2; bd = $3; bm = $5 }
                 END {
-                    printf "\nThe `serde_json::Value` baseline on the same 100-relation lines (`examples/serde_value_baseline.rs`, counted the same way): %s instructions and %s D1 misses per line. The replay executes %.1f × the baseline'"'"'s instructions per step, against the %s × of the wall clock above: the rest of the gap is not work but waiting, for memory (the misses above) and for the atomic reference counts of shared nodes%s. The baseline reuses the same few hot blocks for every line; a step of the fold allocates the nodes of the paths it changes and frees, a step later, the ones it replaced, which have gone cold by then, and reads the parts of the world it touches, so its misses, not its instructions, grow with the world.\n", c(bi), c(bd), ri / bi, "'"$VS_WALL"'", locked
+                    printf "\nThe `serde_json::Value` baseline on the same 100-relation lines (`examples/serde_value_baseline.rs`, counted the same way): %s instructions, %s D1 misses and %s L1i misses per line. The replay executes %.1f × the baseline'"'"'s instructions per step, against the %s × of the wall clock above: the rest of the gap is not work but waiting, for code (%s L1i misses a step: the baseline'"'"'s parser is one small loop that stays in the instruction cache), for data (the D1 misses above) and for the atomic reference counts of shared nodes%s. The baseline reuses the same few hot blocks for every line; a step of the fold allocates the nodes of the paths it changes and frees, a step later, the ones it replaced, which have gone cold by then, and reads the parts of the world it touches, so its misses, not its instructions, grow with the world.\n", c(bi), c(bd), c(bm), ri / bi, "'"$VS_WALL"'", c(rm), locked
                 }' "$OUT/cachegrind.tsv" "$OUT/cachegrind_baseline.tsv" \
                 locked="$(awk -F'\t' 'NR == 2 { printf " (%s locked instructions a step, counted by callgrind at the addresses objdump shows with a lock prefix; the baseline: %s a line)", $2, $3 }' "$OUT/locked.tsv" 2>/dev/null)"
         fi
