@@ -15,11 +15,11 @@ pub type Item = (Arc<str>, Arc<str>);
 
 /// `grafana_source_host`, as `log::intern` shares it (see [`Databag::get_interned`]).
 pub(crate) static SOURCE_HOST: std::sync::LazyLock<Arc<str>> =
-    std::sync::LazyLock::new(|| crate::log::intern("grafana_source_host"));
+    std::sync::LazyLock::new(|| crate::log::intern(crate::provider::SOURCE_HOST_KEY));
 
 /// `grafana_source_data`, as `log::intern` shares it.
 pub(crate) static SOURCE_DATA: std::sync::LazyLock<Arc<str>> =
-    std::sync::LazyLock::new(|| crate::log::intern("grafana_source_data"));
+    std::sync::LazyLock::new(|| crate::log::intern(crate::provider::SOURCE_DATA_KEY));
 
 /// A databag: string keys to string values, as Juju stores it. Ordered by key, so every
 /// output derived from it is deterministic; each key appears once. Cloning is O(1).

@@ -18,6 +18,7 @@
 //! on a render): nothing here re-implements one.
 use crate::invariants::{self, StepView};
 use crate::log::{self, Databag, Entry, LogError, LogReader};
+use crate::provider::{SOURCE_DATA_KEY, SOURCE_HOST_KEY};
 use crate::py::{self, json, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::{Effects, Profile};
 use crate::render::{self, Rendered, TIMEOUT_KEY};
@@ -267,14 +268,14 @@ impl UnitData {
         let mut m = Map::new();
         match self {
             UnitData::Host(h) => {
-                m.insert("grafana_source_host".into(), Value::String(h.text()));
+                m.insert(SOURCE_HOST_KEY.into(), Value::String(h.text()));
             }
             UnitData::NoHost => {
                 m.insert("ingress-address".into(), js!("10.1.1.1"));
             }
             UnitData::HostAndMore(h) => {
                 m.insert("egress-subnets".into(), js!("10.1.1.1/32"));
-                m.insert("grafana_source_host".into(), Value::String(h.text()));
+                m.insert(SOURCE_HOST_KEY.into(), Value::String(h.text()));
             }
         }
         m
@@ -368,7 +369,7 @@ impl AppData {
     fn databag(&self) -> Map<String, Value> {
         let mut m = Map::new();
         let mut put = |text: String| {
-            m.insert("grafana_source_data".into(), Value::String(text));
+            m.insert(SOURCE_DATA_KEY.into(), Value::String(text));
         };
         match self {
             AppData::Empty => {}

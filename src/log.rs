@@ -393,8 +393,8 @@ pub(crate) fn intern(s: &str) -> Arc<str> {
         "egress-subnets",
         "ingress-address",
         "private-address",
-        "grafana_source_host",
-        "grafana_source_data",
+        crate::provider::SOURCE_HOST_KEY,
+        crate::provider::SOURCE_DATA_KEY,
         "sources",
         "sources_to_delete",
         // The keys of a `sources` entry and of `grafana_source_data`.

@@ -480,7 +480,7 @@ fn get_source_config(tx: &mut Tx, rel: &Relation) -> Result<Option<Vec<PyValue>>
     // rel.data[rel.app].get("grafana_source_data", "{}")
     let text = rel
         .app_data
-        .get("grafana_source_data")
+        .get(crate::provider::SOURCE_DATA_KEY)
         .map_or("{}", |t| &**t);
     let source_data = json::loads(text)?;
     if !source_data.truthy() {

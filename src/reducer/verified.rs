@@ -519,7 +519,7 @@ fn diag(relation: u64, unit: Option<&str>, field: &str, message: impl Into<Strin
 
 /// Parse and validate a relation's `grafana_source_data`. `Ok(None)`: nothing published yet.
 fn source_data(id: u64, rel: &Relation) -> Result<Option<SourceData>, Diagnostic> {
-    const FIELD: &str = "grafana_source_data";
+    const FIELD: &str = crate::provider::SOURCE_DATA_KEY;
     let Some(text) = rel.app_data.get(FIELD) else {
         return Ok(None);
     };
