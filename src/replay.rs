@@ -237,7 +237,7 @@ pub struct Timeline {
 
 /// How far apart a [`Timeline`]'s checkpoints are: the next checkpoint after one whose
 /// state has `r` relations with `u` remote units between them is
-/// `max(min, per_member × (r + u))` steps later ([`Spacing::after`],
+/// `max(min, per_member × (r + u), 1)` steps later ([`Spacing::after`],
 /// [`Spacing::for_members`]).
 ///
 /// A checkpoint costs at most its whole state, which grows with units and relations;
@@ -245,10 +245,11 @@ pub struct Timeline {
 /// folds at most that many entries.
 #[derive(Clone, Copy, Debug)]
 pub struct Spacing {
-    /// Steps between checkpoints, whatever the world (a small world's checkpoint is cheap,
-    /// but a read then folds no more than this).
+    /// The fewest steps between checkpoints, whatever the world (a small world's
+    /// checkpoint is cheap, but a read then folds no more than this).
     pub min: usize,
-    /// Steps added per remote unit and per relation.
+    /// Steps per remote unit and per relation: the spacing is this times the members
+    /// when that is more than `min` (not `min` plus it).
     pub per_member: usize,
 }
 
