@@ -25,6 +25,7 @@
 use crate::py::json::{self, MAX_DEPTH};
 use crate::py::{PyDict, PyExc, PyKey, PyValue};
 use imbl::OrdMap;
+use smallvec::{smallvec, SmallVec};
 use std::sync::{Arc, OnceLock};
 
 /// The peer application databag: key → value.
@@ -329,15 +330,40 @@ pub struct PDict {
     edits: Edits<Slot>,
 }
 
-/// An identity for the content of a persistent map at one moment. Held by the map and by
-/// every log written from it, so it is never freed and reused while anyone compares with
-/// it.
-#[derive(Clone)]
-struct Stamp(Arc<()>);
+/// An identity for the content of a persistent map at one moment: a number no other
+/// stamp of the process has, so two stamps are equal only when one was copied from the
+/// other. Making one allocates nothing (a stamp was an `Arc<()>`: an allocation and a free
+/// per document and step).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp(u64);
 
 impl Stamp {
+    /// Stamps a thread hands out before it takes another block: the shared counter is
+    /// touched once per block, not once per stamp (explorer threads seal concurrently).
+    const BLOCK: u64 = 1 << 20;
+
+    fn new() -> Stamp {
+        use std::cell::Cell;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static BLOCKS: AtomicU64 = AtomicU64::new(0);
+        thread_local! {
+            /// The next stamp of this thread's block, and the end of the block.
+            static NEXT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        }
+        NEXT.with(|next| {
+            let (mut n, mut end) = next.get();
+            if n == end {
+                // 2^44 blocks: a process never runs out.
+                n = BLOCKS.fetch_add(1, Ordering::Relaxed) * Self::BLOCK;
+                end = n + Self::BLOCK;
+            }
+            next.set((n + 1, end));
+            Stamp(n)
+        })
+    }
+
     fn is(&self, other: Option<&Stamp>) -> bool {
-        other.is_some_and(|o| Arc::ptr_eq(&self.0, &o.0))
+        other == Some(self)
     }
 }
 
@@ -373,10 +399,14 @@ impl<V: Clone> Default for Edits<V> {
 /// One position where two versions differ: the position, the old value, the new value.
 pub type Changed<'a, V> = (Pos, Option<&'a V>, Option<&'a V>);
 
+/// The positions where two versions differ ([`Edits::changes`]): one, most steps.
+pub type Changes<'a, V> = SmallVec<[Changed<'a, V>; 1]>;
+
 #[derive(Clone)]
 struct UndoLog<V: Clone> {
     from: Stamp,
-    old: Vec<(Pos, Option<V>)>,
+    /// Most logs hold one write (a step writes one entry of a document).
+    old: SmallVec<[(Pos, Option<V>); 1]>,
 }
 
 impl<V: Clone> Edits<V> {
@@ -401,7 +431,7 @@ impl<V: Clone> Edits<V> {
     /// Stamp the content as it is now.
     pub fn seal(&mut self) {
         if self.stamp.is_none() {
-            self.stamp = Some(Stamp(Arc::new(())));
+            self.stamp = Some(Stamp::new());
         }
     }
 
@@ -411,7 +441,7 @@ impl<V: Clone> Edits<V> {
         if let Some(from) = self.stamp.take() {
             self.log = Some(Arc::new(UndoLog {
                 from,
-                old: Vec::new(),
+                old: SmallVec::new(),
             }));
         }
         if let Some(log) = &mut self.log {
@@ -457,23 +487,23 @@ impl<V: Clone> Edits<V> {
         new: &'a OrdMap<Pos, V>,
         older: &Edits<V>,
         old: &'a OrdMap<Pos, V>,
-    ) -> Option<Vec<Changed<'a, V>>>
+    ) -> Option<Changes<'a, V>>
     where
         V: PartialEq,
     {
         use imbl::ordmap::DiffItem;
         if !older.released && new.ptr_eq(old) {
-            return Some(Vec::new());
+            return Some(Changes::new());
         }
         if self.stamp_is(older) {
-            return Some(Vec::new());
+            return Some(Changes::new());
         }
         if let Some(log) = self.log_from(older) {
             // One write, the common case (one entry of a document, one run of a render):
             // nothing to sort.
             if let [(p, a)] = &log.old[..] {
                 let (a, b) = (a.as_ref(), new.get(p));
-                return Some(if a != b { vec![(*p, a, b)] } else { Vec::new() });
+                return Some(if a != b { smallvec![(*p, a, b)] } else { Changes::new() });
             }
             // The first write of a position holds its value in `older`.
             let mut first: Vec<&(Pos, Option<V>)> = log.old.iter().collect();
@@ -558,7 +588,7 @@ impl PDict {
     /// Where `self` differs from `older`: position, old slot, new slot (see
     /// [`Edits::changes`]); `None` when `older` was released and `self` does not trace
     /// back to it.
-    pub fn changes_since<'a>(&'a self, older: &'a PDict) -> Option<Vec<Changed<'a, Slot>>> {
+    pub fn changes_since<'a>(&'a self, older: &'a PDict) -> Option<Changes<'a, Slot>> {
         self.edits
             .changes(&self.entries, &older.edits, &older.entries)
     }
@@ -659,9 +689,10 @@ pub struct PList {
     items: OrdMap<u64, Item>,
     /// Positions of each string item, ascending.
     strings: crate::names::NameMap<Positions>,
-    /// Settlement against a leader's derived names (see `reducer::libpatch21`). Boxed: a
-    /// [`Doc`] is as big as its biggest kind, and every peer value holds one.
-    pub(crate) settled: Option<Box<Settled>>,
+    /// Settlement against a leader's derived names (see `reducer::libpatch21`). Behind a
+    /// pointer: a [`Doc`] is as big as its biggest kind, and every peer value holds one;
+    /// shared: the handler and the renderer clone the list every step.
+    pub(crate) settled: Option<Arc<Settled>>,
 }
 
 /// Where a string stands in a [`PList`], ascending. Nearly every string of
@@ -761,7 +792,7 @@ impl PList {
                 }
             }
             if let Some(settled) = &mut self.settled {
-                settled.pending.push(s.clone());
+                Arc::make_mut(settled).pending.push(s.clone());
             }
         }
         self.items.insert(p, Item(v));
@@ -806,6 +837,24 @@ impl PList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_are_never_handed_out_twice() {
+        // Across threads too: the explorer seals documents on several at once, and a
+        // stamp made on one thread is compared with stamps made on another.
+        let made = |n| move || (0..n).map(|_| Stamp::new().0).collect::<Vec<_>>();
+        let threads: Vec<_> = (0..3).map(|_| std::thread::spawn(made(3000))).collect();
+        let mut all = made(3000)();
+        for t in threads {
+            all.extend(t.join().unwrap());
+        }
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a stamp was handed out twice");
+        let (a, b) = (Stamp::new(), Stamp::new());
+        assert!(a.is(Some(&a)) && !a.is(Some(&b)) && !a.is(None));
+    }
 
     fn roundtrip(text: &str) {
         let v = PeerValue::from_text(text.into());
@@ -858,7 +907,7 @@ mod tests {
         d.insert("x".into(), v(true));
         d.seal();
         // Old slot is `old`'s own, new slot present: per position.
-        let shape = |c: Vec<Changed<Slot>>, old: &PDict| -> Vec<_> {
+        let shape = |c: Changes<Slot>, old: &PDict| -> Vec<_> {
             c.into_iter()
                 .map(|(p, a, b)| (p, a.map(|a| Some(a) == old.entries.get(&p)), b.is_some()))
                 .collect()

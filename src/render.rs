@@ -7,11 +7,12 @@
 //! `secureJsonData` from `secure_extra_fields`, and `jsonData.timeout` raised to the
 //! config's `datasource_query_timeout` (default 300) when Python's `int()` of it is lower.
 //! When that code raises, the render fails with the Python exception it raises.
-use crate::peer::{Changed, Doc, Edits, PDict, PList, Pos};
+use crate::peer::{Changes, Doc, Edits, PDict, PList, Pos};
 use crate::py::{self, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::{Field, Profile, ENTRY_KEYS};
 use crate::world::State;
 use imbl::OrdMap;
+use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -215,7 +216,7 @@ impl DatasourceList {
 
     /// The runs where `self` and `older` differ: (position, old, new), from the log when
     /// `self` was logged from `older` (`older`'s runs are not read), a diff otherwise.
-    pub fn changes_since<'a>(&'a self, older: &'a DatasourceList) -> Vec<Changed<'a, Segment>> {
+    pub fn changes_since<'a>(&'a self, older: &'a DatasourceList) -> Changes<'a, Segment> {
         self.edits
             .changes(&self.segs, &older.edits, &older.segs)
             .expect("a released list of runs is only compared with a list logged from it")
@@ -730,7 +731,7 @@ type Change = (Pos, Option<Arc<PyValue>>, Option<Arc<PyValue>>);
 
 /// The changes from `old` to `new` (see [`PDict::changes_since`]); a removed entry comes
 /// without its old value (nothing of it is reused).
-fn doc_changes(old: &PDict, new: &PDict) -> Option<Vec<Change>> {
+fn doc_changes(old: &PDict, new: &PDict) -> Option<SmallVec<[Change; 1]>> {
     let value = |s: Option<&crate::peer::Slot>| s.map(|s| s.value.clone());
     Some(
         new.changes_since(old)?
@@ -1479,7 +1480,7 @@ mod undo_log_tests {
     }
 
     /// (position, old first name, new first name) of each change.
-    fn names(changes: &[Changed<Segment>]) -> Vec<(Pos, Option<String>, Option<String>)> {
+    fn names(changes: &[crate::peer::Changed<Segment>]) -> Vec<(Pos, Option<String>, Option<String>)> {
         let first = |s: Option<&Segment>| s.map(|s| format!("{:?}", s.items()[0].name));
         changes
             .iter()

@@ -14,6 +14,7 @@ use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
 use crate::world::{Memo, Relation, RelationsHint, RelationsSeen, State};
 use imbl::{OrdMap, OrdSet};
 use std::sync::Arc;
+use smallvec::SmallVec;
 
 const SOURCES: &str = "sources";
 const TO_DELETE: &str = "sources_to_delete";
@@ -268,7 +269,8 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
 
 /// Entries of the leader's `sources` document to write: relation id, and the entry (`None`
 /// removes it).
-type DocWrites = Vec<(u64, Option<Arc<PyValue>>)>;
+/// Most steps write one.
+type DocWrites = SmallVec<[(u64, Option<Arc<PyValue>>); 1]>;
 
 /// The per-relation results of the leader's `relation-changed`, for the relations map it
 /// records; carried from step to step in [`Memo`], brought up to date by diffing that map
@@ -307,7 +309,7 @@ impl DeriveCache {
         let changes = self
             .seen
             .changes(rels, hint, |id| self.results.contains_key(&id));
-        let mut writes = Vec::new();
+        let mut writes = DocWrites::new();
         // Net change of each name's count: a host moving keeps its name, and the shared
         // name map is then not touched at all.
         let mut delta = Delta::default();
@@ -405,11 +407,8 @@ fn relation_changed_fast(
     stored: &mut Option<PeerValue>,
     mut list: PList,
 ) -> Result<(), PyExc> {
-    let mut cache = memo
-        .libpatch21
-        .take()
-        .map(Arc::unwrap_or_clone)
-        .unwrap_or_default();
+    // Changed in place: the memo moved along by a replay is the only owner of its cache.
+    let cache = Arc::make_mut(memo.libpatch21.get_or_insert_with(Default::default));
     let names_before = cache.names.clone();
     let (risen, writes) = cache.update(&tx.state.relations, hint);
     // The first relation (in id order) that raises decides the outcome.
@@ -426,8 +425,7 @@ fn relation_changed_fast(
         *stored = None;
     }
     cache.write_doc(writes);
-    let cache = Arc::new(cache);
-    memo.libpatch21 = Some(cache.clone());
+    let cache = &*cache;
     if let Some(e) = raised {
         return Err(e);
     }
@@ -464,7 +462,7 @@ fn relation_changed_fast(
         // shares it with the state before.
         let rewrite = struck || !unchanged_names || same_pending.as_ref() != Some(&pending);
         if rewrite {
-            list.settled = Some(Box::new(Settled {
+            list.settled = Some(Arc::new(Settled {
                 names: cache.names.clone(),
                 pending,
             }));
