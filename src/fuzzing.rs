@@ -1185,7 +1185,7 @@ pub fn fuzz_render(input: &RenderInput) {
     let entry = log::parse_line(1, r#"{"hook": "update-status"}"#).expect("a valid line");
     let effects = Effects {
         outcome: Ok(()),
-        emitted: Vec::new(),
+        emitted: crate::reducer::Emitted::new(),
         diagnostics: Vec::new(),
     };
     for profile in Profile::ALL {

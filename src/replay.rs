@@ -292,7 +292,7 @@ impl Kept {
             .then(|| Box::new((r.violations, r.diagnostics)));
         Kept {
             outcome: r.outcome,
-            emitted: r.emitted.into_boxed_slice(),
+            emitted: r.emitted.into_iter().collect(),
             findings,
         }
     }
@@ -398,7 +398,7 @@ impl Timeline {
             line: entry.line,
             hook: entry.hook.name.clone(),
             outcome: kept.outcome,
-            emitted: kept.emitted.to_vec(),
+            emitted: kept.emitted.iter().copied().collect(),
             peer_app_data: after.peer_data().cloned().unwrap_or_default(),
             datasources: render::render(self.profile, &after),
             violations,

@@ -2,7 +2,7 @@
 use crate::invariants::Violation;
 use crate::peer::PeerBag;
 use crate::py::PyExc;
-use crate::reducer::{Diagnostic, Event};
+use crate::reducer::{Diagnostic, Emitted};
 use crate::render::RenderResult;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ pub struct StepReport {
     pub line: u64,
     pub hook: Arc<str>,
     pub outcome: Result<(), PyExc>,
-    pub emitted: Vec<Event>,
+    pub emitted: Emitted,
     /// The peer application databag after the hook; empty when the relation is gone.
     pub peer_app_data: PeerBag,
     pub datasources: RenderResult,

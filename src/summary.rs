@@ -326,7 +326,7 @@ mod tests {
             line: step + 1,
             hook: "grafana-source-relation-departed".into(),
             outcome: Err(PyExc::IndexError),
-            emitted: Vec::new(),
+            emitted: crate::reducer::Emitted::new(),
             peer_app_data: Default::default(),
             datasources: Err(PyExc::TypeError),
             violations: Vec::new(),

@@ -5,7 +5,7 @@
 //! evaluation, over Python values ([`PyValue`]) so that corrupt relation or peer data
 //! fails (or, as often, does not fail) exactly as CPython would. Comments quote the
 //! reference line being reproduced where the correspondence is not obvious.
-use super::{Event, Handled, UnitEntry};
+use super::{Emitted, Event, Handled, UnitEntry};
 use crate::log::{Endpoint, Entry, HookKind};
 use crate::names::{Delta, NameCounts};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue, Settled};
@@ -14,7 +14,7 @@ use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
 use crate::world::{Memo, Relation, RelationsHint, RelationsSeen, State};
 use imbl::{OrdMap, OrdSet};
 use std::sync::Arc;
-use smallvec::SmallVec;
+use smallvec::{smallvec, SmallVec};
 
 const SOURCES: &str = "sources";
 const TO_DELETE: &str = "sources_to_delete";
@@ -42,9 +42,9 @@ pub fn handle(
         (Endpoint::Peer, HookKind::RelationChanged) => peer_changed(state),
         (_, HookKind::UpgradeCharm) => {
             upgrade_keys(&mut tx, entry.stored_state.as_ref())?;
-            Vec::new()
+            Emitted::new()
         }
-        _ => Vec::new(),
+        _ => Emitted::new(),
     };
     Ok(Handled {
         peer: tx.peer,
@@ -149,7 +149,7 @@ fn relation_changed(
     tx: &mut Tx,
     memo: Option<(&mut Memo, RelationsHint)>,
     stored: &mut Option<PeerValue>,
-) -> Result<Vec<Event>, PyExc> {
+) -> Result<Emitted, PyExc> {
     if tx.state.leader {
         // A relation id too big for a canonical place: the document is built the
         // reference's way.
@@ -164,7 +164,7 @@ fn relation_changed(
             _ => relation_changed_exact(tx)?,
         }
     }
-    Ok(vec![Event::SourcesChanged])
+    Ok(smallvec![Event::SourcesChanged])
 }
 
 /// [`relation_changed`] for the leader, statement by statement.
@@ -323,18 +323,22 @@ impl DeriveCache {
             };
             // A relation derived again is rewritten where it stands: one walk of the map.
             let slot = self.results.get_mut(&id);
-            let old = slot.as_deref().cloned();
-            unrecord(&mut self.raising, &mut self.truthy, id, old.as_deref());
-            let derived = derive(&rel, old.as_deref());
+            let old = slot.as_deref().map(|o| &**o);
+            unrecord(&mut self.raising, &mut self.truthy, id, old);
+            let derived = derive(&rel, old);
             record(&mut self.raising, &mut self.truthy, id, &derived);
-            delta.replace(names_of(old.as_deref()), names_of(Some(&derived)));
+            delta.replace(names_of(old), names_of(Some(&derived)));
             let entry = match &derived.result {
                 RelResult::Hosts(list) if truthy_list(list) => Some(list.clone()),
                 _ => None,
             };
             writes.push((id, entry));
             match slot {
-                Some(slot) => *slot = Arc::new(derived),
+                // In the old result's place when nothing else holds it (a replay's cache).
+                Some(slot) => match Arc::get_mut(slot) {
+                    Some(old) => *old = derived,
+                    None => *slot = Arc::new(derived),
+                },
                 None => {
                     self.results.insert(id, Arc::new(derived));
                 }
@@ -634,12 +638,12 @@ fn list_append(container: &mut PyValue, item: PyValue) -> Result<(), PyExc> {
 }
 
 /// `_on_grafana_source_relation_departed`.
-fn relation_departed(tx: &mut Tx, entry: &Entry) -> Result<Vec<Event>, PyExc> {
+fn relation_departed(tx: &mut Tx, entry: &Entry) -> Result<Emitted, PyExc> {
     let removed = tx.state.leader && remove_source_from_datastore(tx, entry)?;
     Ok(if removed {
-        vec![Event::SourcesToDeleteChanged]
+        smallvec![Event::SourcesToDeleteChanged]
     } else {
-        Vec::new()
+        Emitted::new()
     })
 }
 
@@ -725,11 +729,11 @@ fn remove_source(tx: &mut Tx, source_name: PyValue) -> Result<(), PyExc> {
 }
 
 /// `_on_grafana_peer_changed`: only non-leaders re-emit, both events.
-fn peer_changed(state: &State) -> Vec<Event> {
+fn peer_changed(state: &State) -> Emitted {
     if state.leader {
-        Vec::new()
+        Emitted::new()
     } else {
-        vec![Event::SourcesChanged, Event::SourcesToDeleteChanged]
+        smallvec![Event::SourcesChanged, Event::SourcesToDeleteChanged]
     }
 }
 

@@ -77,12 +77,15 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// The events a step emits, in order: at most two (each of [`Event`] once), held inline.
+pub type Emitted = smallvec::SmallVec<[Event; 2]>;
+
 /// What a handler did, when it did not raise.
 #[derive(Clone, Default)]
 pub struct Handled {
     /// The peer databag it leaves; `None` when the peer relation is not visible.
     pub peer: Option<PeerBag>,
-    pub emitted: Vec<Event>,
+    pub emitted: Emitted,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -102,7 +105,7 @@ impl std::fmt::Debug for Handled {
 pub struct Effects {
     /// `Err` names the Python exception the reference raises; the hook failed as a whole.
     pub outcome: Result<(), PyExc>,
-    pub emitted: Vec<Event>,
+    pub emitted: Emitted,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -407,7 +410,7 @@ fn fold(
             }
             Effects {
                 outcome: Err(exc),
-                emitted: Vec::new(),
+                emitted: Emitted::new(),
                 diagnostics: Vec::new(),
             }
         }
@@ -418,14 +421,14 @@ fn fold(
         // Rendering again after this gives the same config: the names added are exactly
         // the ones it provisions, which its deletions exclude.
         let r = if incremental {
-            let mut memo = after
-                .memo
-                .verified_render
-                .take()
-                .map(std::sync::Arc::unwrap_or_clone)
-                .unwrap_or_default();
-            let (r, fresh) = crate::render::render_verified_incremental(&after, &mut memo);
-            after.memo.verified_render = Some(std::sync::Arc::new(memo));
+            // Taken out while the render reads `after`, changed in place (a replay's
+            // memo is its only owner) and put back.
+            let mut memo = after.memo.verified_render.take().unwrap_or_default();
+            let (r, fresh) = crate::render::render_verified_incremental(
+                &after,
+                std::sync::Arc::make_mut(&mut memo),
+            );
+            after.memo.verified_render = Some(memo);
             for n in fresh {
                 after.rendered_ever.insert(n);
             }

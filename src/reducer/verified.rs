@@ -3,7 +3,7 @@
 //! On the leader every hook recomputes the derived sources from the world view and
 //! writes them, with the deletion list completed, only when the text changes. Malformed
 //! remote data isolates its relation or unit with a [`Diagnostic`]; nothing here raises.
-use super::{Diagnostic, Event, Handled, UnitEntry};
+use super::{Diagnostic, Emitted, Event, Handled, UnitEntry};
 use crate::log::{Endpoint, Entry, HookKind};
 use crate::peer::{Doc, PDict, PList, PeerBag, PeerValue};
 use crate::py::{self, json, PyDict, PyKey, PyValue};
@@ -26,7 +26,7 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
     let self_departing = entry.departing_unit.is_some() && entry.departing_unit == state.unit;
     if !state.leader {
         if entry.hook.endpoint == Endpoint::Peer && entry.hook.kind == HookKind::RelationChanged {
-            handled.emitted = vec![Event::SourcesChanged, Event::SourcesToDeleteChanged];
+            handled.emitted = smallvec::smallvec![Event::SourcesChanged, Event::SourcesToDeleteChanged];
         }
         return handled;
     }
@@ -44,14 +44,9 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
     let memo = memo.filter(|_| state.ids_placeable());
     let (emitted, diagnostics) = match memo {
         Some((memo, hint)) => {
-            let mut cache = memo
-                .verified
-                .take()
-                .map(Arc::unwrap_or_clone)
-                .unwrap_or_default();
-            let out = reconcile_incremental(state, bag, legacy, &mut cache, hint);
-            memo.verified = Some(Arc::new(cache));
-            out
+            // Changed in place: the memo moved along by a replay is the only owner.
+            let cache = Arc::make_mut(memo.verified.get_or_insert_with(Default::default));
+            reconcile_incremental(state, bag, legacy, cache, hint)
         }
         None => reconcile(state, bag, legacy),
     };
@@ -295,7 +290,7 @@ fn reconcile_incremental(
     legacy: Vec<Arc<str>>,
     cache: &mut ReconcileCache,
     hint: RelationsHint,
-) -> (Vec<Event>, Vec<Diagnostic>) {
+) -> (Emitted, Vec<Diagnostic>) {
     let changes = cache.update(&state.relations, hint);
     let together_is_apart = cache.dups == 0 && state.leaving.is_empty();
     let ours = cache.written.as_ref().is_some_and(|(s, d)| {
@@ -320,7 +315,7 @@ fn reconcile_incremental(
             together_is_apart.then(|| (bag.get(SOURCES).cloned(), bag.get(TO_DELETE).cloned()));
         return out;
     };
-    let mut emitted = Vec::new();
+    let mut emitted = Emitted::new();
     let sources_now = bag.get(SOURCES).cloned();
     if changes.doc_changed && !(sources_now.is_none() && cache.doc.is_empty()) {
         bag.insert(
@@ -413,7 +408,7 @@ fn reconcile(
     state: &State,
     bag: &mut PeerBag,
     legacy: Vec<Arc<str>>,
-) -> (Vec<Event>, Vec<Diagnostic>) {
+) -> (Emitted, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let old_sources = match peer_json(bag, "sources") {
         Some(PyValue::Dict(d)) => Arc::unwrap_or_clone(d),
@@ -465,7 +460,7 @@ fn reconcile(
     }
     let delete = PyValue::List(delete.iter().map(|n| PyValue::Str(n.clone())).collect());
 
-    let mut emitted = Vec::new();
+    let mut emitted = Emitted::new();
     if write_if_changed(bag, "sources", &PyValue::dict(sources)) {
         emitted.push(Event::SourcesChanged);
     }
