@@ -267,6 +267,57 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     done(result, source, units)
 }
 
+/// [`derive`] in place, for a result nothing else holds, when the relation has the source
+/// data and the units (the same, in the same order) it was derived from: only hosts may
+/// have moved. A unit at the same host keeps its entry where it is (no reference count
+/// moves); a moved unit's entry is made again from the one before, as [`derive`] makes it.
+/// Returns the new host list; `None`, with `d` untouched, when the relation differs in any
+/// other way: then [`derive`] does it.
+fn rederive_hosts(rel: &Relation, d: &mut Derived) -> Option<Arc<PyValue>> {
+    if !matches!(d.result, RelResult::Hosts(_)) {
+        return None;
+    }
+    let (text, parts) = d.source.as_ref()?;
+    let parts = parts.as_ref().as_ref()?;
+    let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA)?;
+    if !(Arc::ptr_eq(raw, text) || raw == text) {
+        return None;
+    }
+    // One walk of the relation's units, before anything changes: `d` stays as it was if
+    // they differ or an entry cannot be made.
+    let mut hosts = relation_hosts(rel);
+    let mut moved: SmallVec<[(usize, Arc<UnitEntry>); 1]> = SmallVec::new();
+    for (i, u) in d.units.iter().enumerate() {
+        let (unit_name, host_addr) = hosts.next()?;
+        if !Arc::ptr_eq(unit_name, &u.unit) {
+            return None;
+        }
+        if super::made_at(Some(u), host_addr).is_some() {
+            continue;
+        }
+        let (entry, name) = parts.host_entry(unit_name, host_addr, Some(u)).ok()?;
+        moved.push((
+            i,
+            Arc::new(UnitEntry {
+                unit: unit_name.clone(),
+                host: host_addr.clone(),
+                entry,
+                name,
+            }),
+        ));
+    }
+    if hosts.next().is_some() {
+        return None;
+    }
+    for (i, unit) in moved {
+        d.units[i] = unit;
+    }
+    let data = d.units.iter().map(|u| u.entry.clone()).collect();
+    let list = Arc::new(PyValue::List(data));
+    d.result = RelResult::Hosts(list.clone());
+    Some(list)
+}
+
 /// Entries of the leader's `sources` document to write: relation id, and the entry (`None`
 /// removes it).
 /// Most steps write one.
@@ -322,7 +373,17 @@ impl DeriveCache {
                 continue;
             };
             // A relation derived again is rewritten where it stands: one walk of the map.
-            let slot = self.results.get_mut(&id);
+            let mut slot = self.results.get_mut(&id);
+            // Only hosts moved, and nothing else holds the result: its units stay in place.
+            // Its kind and names are the same, so the counts beside it are too.
+            if let Some(list) = slot
+                .as_mut()
+                .and_then(|d| Arc::get_mut(d))
+                .and_then(|d| rederive_hosts(&rel, d))
+            {
+                writes.push((id, truthy_list(&list).then_some(list)));
+                continue;
+            }
             let old = slot.as_deref().map(|o| &**o);
             unrecord(&mut self.raising, &mut self.truthy, id, old);
             let derived = derive(&rel, old);
