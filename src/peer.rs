@@ -503,7 +503,11 @@ impl<V: Clone> Edits<V> {
             // nothing to sort.
             if let [(p, a)] = &log.old[..] {
                 let (a, b) = (a.as_ref(), new.get(p));
-                return Some(if a != b { smallvec![(*p, a, b)] } else { Changes::new() });
+                return Some(if a != b {
+                    smallvec![(*p, a, b)]
+                } else {
+                    Changes::new()
+                });
             }
             // The first write of a position holds its value in `older`.
             let mut first: Vec<&(Pos, Option<V>)> = log.old.iter().collect();

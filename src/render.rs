@@ -1480,7 +1480,9 @@ mod undo_log_tests {
     }
 
     /// (position, old first name, new first name) of each change.
-    fn names(changes: &[crate::peer::Changed<Segment>]) -> Vec<(Pos, Option<String>, Option<String>)> {
+    fn names(
+        changes: &[crate::peer::Changed<Segment>],
+    ) -> Vec<(Pos, Option<String>, Option<String>)> {
         let first = |s: Option<&Segment>| s.map(|s| format!("{:?}", s.items()[0].name));
         changes
             .iter()

@@ -13,8 +13,8 @@ use crate::py::json;
 use crate::py::{self, PyDict, PyExc, PyKey, PyValue};
 use crate::world::{Memo, Relation, RelationsHint, RelationsSeen, State};
 use imbl::{OrdMap, OrdSet};
-use std::sync::Arc;
 use smallvec::{smallvec, SmallVec};
+use std::sync::Arc;
 
 const SOURCES: &str = "sources";
 const TO_DELETE: &str = "sources_to_delete";

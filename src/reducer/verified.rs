@@ -26,7 +26,8 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
     let self_departing = entry.departing_unit.is_some() && entry.departing_unit == state.unit;
     if !state.leader {
         if entry.hook.endpoint == Endpoint::Peer && entry.hook.kind == HookKind::RelationChanged {
-            handled.emitted = smallvec::smallvec![Event::SourcesChanged, Event::SourcesToDeleteChanged];
+            handled.emitted =
+                smallvec::smallvec![Event::SourcesChanged, Event::SourcesToDeleteChanged];
         }
         return handled;
     }
