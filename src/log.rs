@@ -371,6 +371,14 @@ pub(crate) fn concat(parts: &[&str]) -> Arc<str> {
     std::str::from_utf8(&buf[..n]).map_or_else(|_| Arc::from(parts.concat()), Arc::from)
 }
 
+/// Whether two shared strings hold the same text: by pointer first. `Arc<str>`'s own `==`
+/// compares the bytes even when both are one allocation (std compares by pointer first
+/// only for sized types), and the text of an entry or a name that did not change is
+/// usually the very same allocation, which on a big world is cold memory.
+pub(crate) fn same_text(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
 /// `s` as an `Arc<str>`: a shared copy when it is a name nearly every line carries (the
 /// two endpoints, their hooks, the databag keys Juju and the provider write, the keys of a
 /// datasource entry), a new one otherwise. Sharing saves an allocation per line and keeps
@@ -733,6 +741,14 @@ pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_text_compares_text_not_only_pointers() {
+        let (a, b): (Arc<str>, Arc<str>) = (Arc::from("10.0.0.1"), Arc::from("10.0.0.1"));
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(same_text(&a, &b) && same_text(&a, &a.clone()));
+        assert!(!same_text(&a, &Arc::from("10.0.0.2")));
+    }
 
     #[test]
     fn concat_joins_short_and_long_parts() {

@@ -242,7 +242,15 @@ impl Delta {
         N: IntoIterator<Item = &'a Arc<str>, IntoIter: Clone>,
     {
         let (old, new) = (old.into_iter(), new.into_iter());
-        if old.clone().eq(new.clone()) {
+        let (mut a, mut b) = (old.clone(), new.clone());
+        let same = loop {
+            match (a.next(), b.next()) {
+                (None, None) => break true,
+                (Some(x), Some(y)) if crate::log::same_text(x, y) => {}
+                _ => break false,
+            }
+        };
+        if same {
             return;
         }
         self.add(old, -1);

@@ -230,7 +230,7 @@ pub(crate) fn unit_entry_before<'a>(
 ) -> Option<&'a Arc<UnitEntry>> {
     match old.get(i) {
         Some(e) if Arc::ptr_eq(&e.unit, unit) => Some(e),
-        _ => old.iter().find(|e| e.unit == *unit),
+        _ => old.iter().find(|e| crate::log::same_text(&e.unit, unit)),
     }
 }
 
@@ -240,7 +240,7 @@ pub(crate) fn made_at<'a>(
     before: Option<&'a Arc<UnitEntry>>,
     host: &Arc<str>,
 ) -> Option<&'a Arc<UnitEntry>> {
-    before.filter(|e| e.host == *host)
+    before.filter(|e| crate::log::same_text(&e.host, host))
 }
 
 /// `rel.id` as a key of the `sources` dict. Python's ints have no bound; an id past
