@@ -87,7 +87,7 @@ impl Relation {
 /// Equal content; shared parts (the common case between snapshots) compare by pointer.
 impl PartialEq for Relation {
     fn eq(&self, other: &Self) -> bool {
-        (Arc::ptr_eq(&self.app, &other.app) || self.app == other.app)
+        crate::log::same_text(&self.app, &other.app)
             && (self.app_data.ptr_eq(&other.app_data) || self.app_data == other.app_data)
             && (self.units.ptr_eq(&other.units) || self.units == other.units)
     }

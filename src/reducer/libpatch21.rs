@@ -209,11 +209,7 @@ struct Derived {
 /// `prev`: the same relation derived before; what did not change is taken from it.
 fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA);
-    let same_text = |t: &Arc<str>| raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t);
-    let reused = prev
-        .and_then(|p| p.source.as_ref())
-        .filter(|(t, _)| same_text(t))
-        .cloned();
+    let reused = prev.and_then(|p| source_kept(raw, p)).cloned();
     let done = |result, source, units: Vec<_>| {
         debug_assert!(matches!(result, RelResult::Hosts(_)) || units.is_empty());
         Derived {
@@ -251,12 +247,7 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
         let unit = match super::made_at(before, host_addr) {
             Some(made) => made.clone(),
             None => match parts.host_entry(unit_name, host_addr, before.map(|e| &**e)) {
-                Ok((entry, name)) => Arc::new(UnitEntry {
-                    unit: unit_name.clone(),
-                    host: host_addr.clone(),
-                    entry,
-                    name,
-                }),
+                Ok((entry, name)) => UnitEntry::new(unit_name, host_addr, entry, name),
                 Err(e) => return done(RelResult::Raises(e), source, Vec::new()),
             },
         };
@@ -265,6 +256,17 @@ fn derive(rel: &Relation, prev: Option<&Derived>) -> Derived {
     }
     let result = RelResult::Hosts(Arc::new(PyValue::List(data)));
     done(result, source, units)
+}
+
+/// `prev`'s source data and what was read of it, when the relation's `grafana_source_data`
+/// (`raw`) is still that text.
+fn source_kept<'a>(
+    raw: Option<&Arc<str>>,
+    prev: &'a Derived,
+) -> Option<&'a (Arc<str>, Arc<Option<SourceParts>>)> {
+    let kept = prev.source.as_ref()?;
+    raw.is_some_and(|r| crate::log::same_text(r, &kept.0))
+        .then_some(kept)
 }
 
 /// [`derive`] in place, for a result nothing else holds, when the relation has the source
@@ -277,12 +279,9 @@ fn rederive_hosts(rel: &Relation, d: &mut Derived) -> Option<Arc<PyValue>> {
     if !matches!(d.result, RelResult::Hosts(_)) {
         return None;
     }
-    let (text, parts) = d.source.as_ref()?;
+    let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA);
+    let (_, parts) = source_kept(raw, d)?;
     let parts = parts.as_ref().as_ref()?;
-    let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA)?;
-    if !(Arc::ptr_eq(raw, text) || raw == text) {
-        return None;
-    }
     // One walk of the relation's units, before anything changes: `d` stays as it was if
     // they differ or an entry cannot be made.
     let mut hosts = relation_hosts(rel);
@@ -296,15 +295,7 @@ fn rederive_hosts(rel: &Relation, d: &mut Derived) -> Option<Arc<PyValue>> {
             continue;
         }
         let (entry, name) = parts.host_entry(unit_name, host_addr, Some(u)).ok()?;
-        moved.push((
-            i,
-            Arc::new(UnitEntry {
-                unit: unit_name.clone(),
-                host: host_addr.clone(),
-                entry,
-                name,
-            }),
-        ));
+        moved.push((i, UnitEntry::new(unit_name, host_addr, entry, name)));
     }
     if hosts.next().is_some() {
         return None;

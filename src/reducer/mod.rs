@@ -211,6 +211,23 @@ pub(crate) struct UnitEntry {
     pub name: Arc<str>,
 }
 
+impl UnitEntry {
+    /// The entry made for `unit` at `host`, shared.
+    pub(crate) fn new(
+        unit: &Arc<str>,
+        host: &Arc<str>,
+        entry: crate::py::PyValue,
+        name: Arc<str>,
+    ) -> Arc<UnitEntry> {
+        Arc::new(UnitEntry {
+            unit: unit.clone(),
+            host: host.clone(),
+            entry,
+            name,
+        })
+    }
+}
+
 /// The names of a relation's unit entries, in order.
 #[inline]
 pub(crate) fn unit_names(units: &[Arc<UnitEntry>]) -> impl Iterator<Item = &Arc<str>> + Clone {

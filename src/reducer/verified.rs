@@ -81,7 +81,7 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
     let raw = rel.app_data.get_interned(&crate::databag::SOURCE_DATA);
     let reused = prev
         .and_then(|p| p.source.as_ref())
-        .filter(|(t, _)| raw.is_some_and(|r| Arc::ptr_eq(r, t) || r == t));
+        .filter(|(t, _)| raw.is_some_and(|r| crate::log::same_text(r, t)));
     let (source, sd) = match reused {
         Some((t, sd)) => (Some((t.clone(), sd.clone())), sd.clone()),
         None => {
@@ -724,12 +724,7 @@ fn derive_units(
             }
             _ => unit_entry(sd, unit, &name, host),
         };
-        entries.push(Arc::new(UnitEntry {
-            unit: unit.0.clone(),
-            host: host.clone(),
-            name,
-            entry: PyValue::dict(e),
-        }));
+        entries.push(UnitEntry::new(&unit.0, host, PyValue::dict(e), name));
     }
     entries
 }
