@@ -417,11 +417,25 @@ pub(crate) fn intern(s: &str) -> Arc<str> {
         "application",
         "type",
     ];
-    type Table = std::collections::HashMap<&'static str, Arc<str>, foldhash::fast::FixedState>;
-    static SHARED: LazyLock<Table> =
-        LazyLock::new(|| COMMON.iter().map(|c| (*c, Arc::from(*c))).collect());
-    match SHARED.get(s) {
-        Some(shared) => shared.clone(),
+    // The names by length, then compared as bytes: no two of them share a length with
+    // more than two others, so a lookup is an index and at most three comparisons, most
+    // of which the first byte settles (hashing the name cost more than that).
+    type Table = Box<[Box<[(&'static str, Arc<str>)]>]>;
+    static SHARED: LazyLock<Table> = LazyLock::new(|| {
+        let longest = COMMON.iter().map(|c| c.len()).max().unwrap_or(0);
+        (0..=longest)
+            .map(|len| {
+                COMMON
+                    .iter()
+                    .filter(|c| c.len() == len)
+                    .map(|c| (*c, Arc::from(*c)))
+                    .collect()
+            })
+            .collect()
+    });
+    let same_length = SHARED.get(s.len()).map_or(&[][..], |c| &c[..]);
+    match same_length.iter().find(|(c, _)| *c == s) {
+        Some((_, shared)) => shared.clone(),
         None => Arc::from(s),
     }
 }
@@ -587,6 +601,41 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// `BufRead::read_until(b'\n')` reading at most `limit` bytes: appends to `buf` up to and
+/// including the next newline, or `limit` bytes, or what is left, and returns how many
+/// bytes it appended (0 at the end). The newline is looked for with the `memchr` crate:
+/// std's `read_until` scans byte-word by byte-word, and finding the end of each line was
+/// 2.5% of a replay step.
+fn read_line_within<R: BufRead>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
+    let mut read = 0;
+    while read < limit {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let available = &available[..available.len().min(limit - read)];
+        if available.is_empty() {
+            break;
+        }
+        let (taken, ends) = match memchr::memchr(b'\n', available) {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        buf.extend_from_slice(&available[..taken]);
+        reader.consume(taken);
+        read += taken;
+        if ends {
+            break;
+        }
+    }
+    Ok(read)
+}
+
 /// Non-blank lines of a JSON Lines stream, one at a time into a reused buffer, with their
 /// 1-based physical line numbers. Bounded ([`MAX_LINE_BYTES`]); the first error (I/O,
 /// UTF-8, too long) ends the stream. Both log formats (hook log, provider log) read
@@ -614,9 +663,7 @@ impl<R: BufRead> Lines<R> {
         while !self.done {
             let mut buf = std::mem::take(&mut self.text).into_bytes();
             buf.clear();
-            let mut limited =
-                <&mut R as std::io::Read>::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1);
-            let read = limited.read_until(b'\n', &mut buf);
+            let read = read_line_within(&mut self.reader, &mut buf, MAX_LINE_BYTES + 1);
             let error = match read {
                 Ok(0) => {
                     self.done = true;
@@ -741,6 +788,34 @@ pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines longer than the reader's buffer, a cut at the limit, a last line without a
+    /// newline: the same bytes and counts as `Read::take(limit)` + `read_until`.
+    #[test]
+    fn read_line_within_reads_as_take_and_read_until() {
+        use std::io::{BufReader, Read};
+        let text = b"first line\nsecond, longer than the buffer\n\nno newline at the end";
+        for capacity in [1, 3, 7, 64] {
+            for limit in [1, 5, 11, 12, 40, 1000] {
+                let (mut mine, mut theirs) = (
+                    BufReader::with_capacity(capacity, &text[..]),
+                    BufReader::with_capacity(capacity, &text[..]),
+                );
+                loop {
+                    let (mut a, mut b) = (b"kept".to_vec(), b"kept".to_vec());
+                    let n = read_line_within(&mut mine, &mut a, limit).unwrap();
+                    let m = (&mut theirs)
+                        .take(limit as u64)
+                        .read_until(b'\n', &mut b)
+                        .unwrap();
+                    assert_eq!((n, &a), (m, &b), "capacity {capacity}, limit {limit}");
+                    if n == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn same_text_compares_text_not_only_pointers() {

@@ -323,14 +323,20 @@ impl Datasource {
     }
 }
 
+/// Whether `s` holds a `$`. With the `memchr` crate (SIMD): `str::contains` scans a word
+/// at a time, and the datasources a step renders anew are scanned field by field.
+fn has_dollar_text(s: &str) -> bool {
+    memchr::memchr(b'$', s.as_bytes()).is_some()
+}
+
 /// Whether a value, keys included, holds a `$` anywhere.
 pub fn py_has_dollar(v: &PyValue) -> bool {
     match v {
-        PyValue::Str(s) => s.contains('$'),
+        PyValue::Str(s) => has_dollar_text(s),
         PyValue::List(items) => items.iter().any(py_has_dollar),
         PyValue::Dict(d) => d
             .iter()
-            .any(|(k, v)| matches!(k, PyKey::Str(s) if s.contains('$')) || py_has_dollar(v)),
+            .any(|(k, v)| matches!(k, PyKey::Str(s) if has_dollar_text(s)) || py_has_dollar(v)),
         _ => false,
     }
 }
