@@ -80,10 +80,11 @@ pub struct Hook {
     pub endpoint: Endpoint,
 }
 
+/// Most lines of a log are relation-changed hooks: that suffix is tried first.
 const RELATION_SUFFIXES: [(&str, HookKind); 5] = [
+    ("-relation-changed", HookKind::RelationChanged),
     ("-relation-created", HookKind::RelationCreated),
     ("-relation-joined", HookKind::RelationJoined),
-    ("-relation-changed", HookKind::RelationChanged),
     ("-relation-departed", HookKind::RelationDeparted),
     ("-relation-broken", HookKind::RelationBroken),
 ];
@@ -118,11 +119,14 @@ const NAMED_HOOK_SUFFIXES: [&str; 6] = [
 ];
 
 /// Whether `s` is a valid Juju endpoint, container or storage name (`[a-z][a-z0-9-]*`).
+/// Byte by byte: every allowed character is ASCII, and no byte of a longer UTF-8
+/// character is.
 fn is_juju_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some('a'..='z'))
-        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '-'))
-        && !s.ends_with('-')
+    let b = s.as_bytes();
+    matches!(b.first(), Some(b'a'..=b'z'))
+        && b.iter()
+            .all(|c| matches!(c, b'a'..=b'z' | b'0'..=b'9' | b'-'))
+        && b.last() != Some(&b'-')
 }
 
 impl Hook {
@@ -139,22 +143,23 @@ impl Hook {
 
     /// What [`Hook::parse`] finds in a name: the kind, the endpoint and, on a relation
     /// hook, the endpoint's name.
+    ///
+    /// Relation hooks are tried first, the commonest lines: no plain hook name ends with a
+    /// relation hook's suffix, so the order decides nothing (a test checks it).
     fn classify(name: &str) -> Option<(HookKind, Endpoint, Option<&str>)> {
-        if let Some(&(_, kind)) = PLAIN_HOOKS.iter().find(|(n, _)| *n == name) {
-            return Some((kind, Endpoint::Other, None));
-        }
         for (suffix, kind) in RELATION_SUFFIXES {
             if let Some(endpoint) = name.strip_suffix(suffix) {
-                if !is_juju_name(endpoint) {
-                    return None;
-                }
                 let ep = match endpoint {
                     SOURCE_ENDPOINT => Endpoint::Source,
                     PEER_ENDPOINT => Endpoint::Peer,
-                    _ => Endpoint::Other,
+                    _ if is_juju_name(endpoint) => Endpoint::Other,
+                    _ => return None,
                 };
                 return Some((kind, ep, Some(endpoint)));
             }
+        }
+        if let Some(&(_, kind)) = PLAIN_HOOKS.iter().find(|(n, _)| *n == name) {
+            return Some((kind, Endpoint::Other, None));
         }
         for suffix in NAMED_HOOK_SUFFIXES {
             if let Some(prefix) = name.strip_suffix(suffix) {
@@ -788,6 +793,22 @@ pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What lets [`Hook::classify`] try the relation suffixes before the plain names, and
+    /// lets it take the two endpoints of this charm without checking them.
+    #[test]
+    fn hook_name_tables_do_not_overlap() {
+        for (plain, _) in PLAIN_HOOKS {
+            for (suffix, _) in RELATION_SUFFIXES {
+                assert!(!plain.ends_with(suffix), "{plain} ends with {suffix}");
+            }
+        }
+        assert!(is_juju_name(SOURCE_ENDPOINT) && is_juju_name(PEER_ENDPOINT));
+        for bad in ["", "-a", "a-", "A", "a_b", "1a", "aé", "é"] {
+            assert!(!is_juju_name(bad), "{bad:?}");
+        }
+        assert!(is_juju_name("a") && is_juju_name("a-1-b"));
+    }
 
     /// Lines longer than the reader's buffer, a cut at the limit, a last line without a
     /// newline: the same bytes and counts as `Read::take(limit)` + `read_until`.
