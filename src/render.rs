@@ -323,8 +323,9 @@ impl Datasource {
     }
 }
 
-/// Whether `s` holds a `$`. With the `memchr` crate (SIMD): `str::contains` scans a word
-/// at a time, and the datasources a step renders anew are scanned field by field.
+/// Whether `s` holds a `$`: every search for one in this module. With the `memchr` crate
+/// (SIMD): `str::contains` scans a word at a time, and the datasources a step renders
+/// anew are scanned field by field.
 fn has_dollar_text(s: &str) -> bool {
     memchr::memchr(b'$', s.as_bytes()).is_some()
 }
@@ -1194,7 +1195,7 @@ pub fn render_verified(state: &State) -> Rendered {
 pub fn escape_dollars(v: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     let esc = |s: String| {
-        if s.contains('$') {
+        if has_dollar_text(&s) {
             s.replace('$', "$$")
         } else {
             s
@@ -1216,9 +1217,9 @@ pub fn escape_dollars(v: serde_json::Value) -> serde_json::Value {
 pub fn has_dollar(v: &serde_json::Value) -> bool {
     use serde_json::Value;
     match v {
-        Value::String(s) => s.contains('$'),
+        Value::String(s) => has_dollar_text(s),
         Value::Array(items) => items.iter().any(has_dollar),
-        Value::Object(m) => m.iter().any(|(k, v)| k.contains('$') || has_dollar(v)),
+        Value::Object(m) => m.iter().any(|(k, v)| has_dollar_text(k) || has_dollar(v)),
         _ => false,
     }
 }
