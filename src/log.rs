@@ -771,18 +771,28 @@ pub fn parse_str(text: &str) -> Result<Vec<Entry>, LogError> {
 /// Pre-scan a log for the peer relation's visibility at its start (see
 /// [`crate::world::PeerAtStart`]). Reads only up to the first `grafana-relation-*` line,
 /// looking at nothing but `hook`; malformed lines are left for the real parse to report.
+/// Lines are read as the parse reads them (bounded by [`MAX_LINE_BYTES`]): the scan stops
+/// at the first line that is too long, not UTF-8 or has no `hook` string.
+///
+/// ```
+/// use grafana_source::{log::peer_at_start, world::PeerAtStart};
+/// let log = "{\"hook\": \"update-status\"}\n\n{\"hook\": \"grafana-relation-created\"}\n";
+/// assert_eq!(peer_at_start(log.as_bytes()), PeerAtStart::Absent);
+/// // A line without a `hook` ends the scan: what follows it is not read.
+/// let log = "{\"hook\": 1}\n{\"hook\": \"grafana-relation-created\"}\n";
+/// assert_eq!(peer_at_start(log.as_bytes()), PeerAtStart::Visible);
+/// ```
 pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
     #[derive(Deserialize)]
     struct HookOnly {
         hook: String,
     }
-    let hooks = reader
-        .lines()
-        .map_while(Result::ok)
-        .filter(|l| !l.trim().is_empty())
-        .map_while(|l| serde_json::from_str::<HookOnly>(&l).ok().map(|h| h.hook));
+    let mut lines = Lines::new(reader);
     let mut first_peer = None;
-    for hook in hooks {
+    while let Some(Ok((_, text))) = lines.next_text() {
+        let Ok(HookOnly { hook }) = serde_json::from_str(text) else {
+            break;
+        };
         if hook.starts_with("grafana-relation-") {
             first_peer = Some(hook);
             break;
@@ -809,6 +819,34 @@ mod tests {
             assert!(!is_juju_name(bad), "{bad:?}");
         }
         assert!(is_juju_name("a") && is_juju_name("a-1-b"));
+    }
+
+    /// The pre-scan reads a line as the parse does, at most [`MAX_LINE_BYTES`] of it: an
+    /// endless first line ends the scan instead of being held whole.
+    #[test]
+    fn peer_at_start_reads_a_bounded_line() {
+        use std::io::{BufReader, Read};
+        struct Counting<R>(R, std::rc::Rc<std::cell::Cell<usize>>);
+        impl<R: Read> Read for Counting<R> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.read(buf)?;
+                self.1.set(self.1.get() + n);
+                Ok(n)
+            }
+        }
+        let long = (MAX_LINE_BYTES as u64) * 3;
+        let read = std::rc::Rc::new(std::cell::Cell::new(0));
+        let text = std::io::repeat(b' ')
+            .take(long)
+            .chain(&b"\n{\"hook\": \"grafana-relation-created\"}\n"[..]);
+        let reader = BufReader::new(Counting(text, read.clone()));
+        assert_eq!(peer_at_start(reader), crate::world::PeerAtStart::Visible);
+        assert!(read.get() <= MAX_LINE_BYTES + (64 << 10), "read {} bytes", read.get());
+        // The same line within the limit is blank and skipped, as the parse skips it.
+        let text = std::io::repeat(b' ')
+            .take(1 << 20)
+            .chain(&b"\n{\"hook\": \"grafana-relation-created\"}\n"[..]);
+        assert_eq!(peer_at_start(BufReader::new(text)), crate::world::PeerAtStart::Absent);
     }
 
     /// Lines longer than the reader's buffer, a cut at the limit, a last line without a
