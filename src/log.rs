@@ -878,6 +878,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unnecessary_to_owned)] // a copy of each name in another allocation
     fn every_common_name_is_shared_and_no_other() {
         for name in COMMON_NAMES {
             let (a, b) = (intern(name), intern(name));
