@@ -200,24 +200,26 @@ fn expand(slice: &[(u32, World)], opts: &Options, keep: bool, memo: &mut Memo) -
     out
 }
 
-/// Parents expanded per merge; bounds the memory held by not-yet-deduplicated successors.
+/// Parents expanded per merge; bounds the memory held by not-yet-deduplicated successors
+/// (those of two chunks at most: one being merged, the next being expanded).
 const CHUNK_PER_JOB: usize = 512;
 
 /// Expand `frontier` chunk by chunk, handing each chunk's successors, part by part in
 /// frontier order, to `merge` until it breaks. A chunk is split into one contiguous part per
 /// memo, part `i` expanded with `memos[i]` (a chunk of one parent: one part, the first
 /// memo). With more than one memo, the parts are expanded by one thread per memo that lives
-/// for the whole level: threads started for every chunk cost a fifth of the exploration's
-/// time (each new thread starts an allocator heap, and its blocks are freed from others).
-fn expand_level(
-    frontier: &[(u32, World)],
+/// for the whole level (threads started for every chunk cost a fifth of the exploration's
+/// time: each new thread starts an allocator heap, and its blocks are freed from others),
+/// and the next chunk is expanded while `merge` takes this one.
+fn expand_level<'a>(
+    frontier: &'a [(u32, World)],
     opts: &Options,
     keep: bool,
     memos: &mut [Memo],
     mut merge: impl FnMut(Vec<Vec<Successor>>) -> ControlFlow<()>,
 ) {
     let jobs = memos.len();
-    let chunks = frontier.chunks(CHUNK_PER_JOB * jobs);
+    let mut chunks = frontier.chunks(CHUNK_PER_JOB * jobs);
     if jobs == 1 {
         for chunk in chunks {
             if merge(vec![expand(chunk, opts, keep, &mut memos[0])]).is_break() {
@@ -243,16 +245,23 @@ fn expand_level(
                 (part_tx, done_rx)
             })
             .collect();
-        for chunk in chunks {
+        // Hand a chunk out, part `i` to worker `i`; returns how many parts it made.
+        let hand_out = |chunk: &'a [(u32, World)]| {
             let per = chunk.len().div_ceil(jobs).max(1);
-            let parts: Vec<_> = chunk.chunks(per).zip(&workers).collect();
-            for (part, (to, _)) in &parts {
+            let mut parts = 0;
+            for (part, (to, _)) in chunk.chunks(per).zip(&workers) {
                 to.send(part).expect("explorer worker panicked");
+                parts += 1;
             }
-            let done = parts
+            parts
+        };
+        let mut in_flight = chunks.next().map(hand_out);
+        while let Some(parts) = in_flight {
+            let done = workers[..parts]
                 .iter()
-                .map(|(_, (_, from))| from.recv().expect("explorer worker panicked"))
+                .map(|(_, from)| from.recv().expect("explorer worker panicked"))
                 .collect();
+            in_flight = chunks.next().map(hand_out);
             if merge(done).is_break() {
                 break;
             }
