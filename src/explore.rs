@@ -423,13 +423,29 @@ mod tests {
         failing.jobs = 1;
         let first = explore(&failing);
         let found = |s: &Summary| {
-            let c = s.counterexample.as_ref().expect("libpatch21 raises IndexError");
-            (c.actions.clone(), c.unit, c.step, s.explored, s.distinct, s.depth)
+            let c = s
+                .counterexample
+                .as_ref()
+                .expect("libpatch21 raises IndexError");
+            (
+                c.actions.clone(),
+                c.unit,
+                c.step,
+                s.explored,
+                s.distinct,
+                s.depth,
+            )
         };
         for jobs in [2, 3, 5] {
-            let many = explore(&Options { jobs, ..clean.clone() });
+            let many = explore(&Options {
+                jobs,
+                ..clean.clone()
+            });
             assert_eq!((one.explored, one.distinct), (many.explored, many.distinct));
-            let many = explore(&Options { jobs, ..failing.clone() });
+            let many = explore(&Options {
+                jobs,
+                ..failing.clone()
+            });
             assert_eq!(found(&first), found(&many), "{jobs} threads");
         }
     }

@@ -841,12 +841,19 @@ mod tests {
             .chain(&b"\n{\"hook\": \"grafana-relation-created\"}\n"[..]);
         let reader = BufReader::new(Counting(text, read.clone()));
         assert_eq!(peer_at_start(reader), crate::world::PeerAtStart::Visible);
-        assert!(read.get() <= MAX_LINE_BYTES + (64 << 10), "read {} bytes", read.get());
+        assert!(
+            read.get() <= MAX_LINE_BYTES + (64 << 10),
+            "read {} bytes",
+            read.get()
+        );
         // The same line within the limit is blank and skipped, as the parse skips it.
         let text = std::io::repeat(b' ')
             .take(1 << 20)
             .chain(&b"\n{\"hook\": \"grafana-relation-created\"}\n"[..]);
-        assert_eq!(peer_at_start(BufReader::new(text)), crate::world::PeerAtStart::Absent);
+        assert_eq!(
+            peer_at_start(BufReader::new(text)),
+            crate::world::PeerAtStart::Absent
+        );
     }
 
     /// Lines longer than the reader's buffer, a cut at the limit, a last line without a
