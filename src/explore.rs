@@ -247,7 +247,7 @@ fn expand_level<'a>(
             .collect();
         // Hand a chunk out, part `i` to worker `i`; returns how many parts it made.
         let hand_out = |chunk: &'a [(u32, World)]| {
-            let per = chunk.len().div_ceil(jobs).max(1);
+            let per = chunk.len().div_ceil(jobs);
             let mut parts = 0;
             for (part, (to, _)) in chunk.chunks(per).zip(&workers) {
                 to.send(part).expect("explorer worker panicked");
@@ -331,15 +331,11 @@ pub fn explore(opts: &Options) -> Summary {
             ControlFlow::Continue(())
         });
         summary.depth = level;
+        frontier = next_frontier;
         if let Some(path) = hit {
             summary.counterexample = counterexample(opts.profile, opts.bounds, &path, &opts.target);
-            summary.memo_hits = memos.iter().map(|m| m.hits).sum();
-            summary.memo_misses = memos.iter().map(|m| m.misses).sum();
-            summary.elapsed = start.elapsed();
-            let_go((memos, frontier, next_frontier));
-            return summary;
+            break;
         }
-        frontier = next_frontier;
         if frontier.is_empty() {
             break;
         }
@@ -408,13 +404,22 @@ mod tests {
 
     #[test]
     fn thread_count_does_not_change_the_result() {
-        // Levels of more than one chunk (7,210 distinct states: the third level's frontier
-        // is over CHUNK_PER_JOB * 2), split into parts of unequal sizes by 3 and 5 threads.
+        // The last level expands more parents than one chunk of 2 threads holds (the next
+        // chunk is handed out while the first is merged), and 3 and 5 threads split a
+        // chunk into parts of unequal sizes.
         let bounds = Bounds::new(2, 2, 2).unwrap();
         let mut clean = Options::new(Profile::Verified, 4, bounds);
         clean.jobs = 1;
         let one = explore(&clean);
-        assert!(one.counterexample.is_none() && one.distinct > 2 * CHUNK_PER_JOB as u64);
+        assert!(one.counterexample.is_none());
+        let distinct_to = |depth| {
+            explore(&Options {
+                depth,
+                ..clean.clone()
+            })
+            .distinct
+        };
+        assert!(distinct_to(3) - distinct_to(2) > 2 * CHUNK_PER_JOB as u64);
         // A violation reachable along many runs of the same length: the one reported is
         // the first in frontier order, whichever thread expanded it.
         let mut failing = Options::new(Profile::Libpatch21, 6, bounds);
