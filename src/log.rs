@@ -787,18 +787,17 @@ pub fn peer_at_start<R: BufRead>(reader: R) -> crate::world::PeerAtStart {
     struct HookOnly {
         hook: String,
     }
+    use crate::world::PeerAtStart;
     let mut lines = Lines::new(reader);
-    let mut first_peer = None;
     while let Some(Ok((_, text))) = lines.next_text() {
         let Ok(HookOnly { hook }) = serde_json::from_str(text) else {
             break;
         };
-        if hook.starts_with("grafana-relation-") {
-            first_peer = Some(hook);
-            break;
+        if let Some(peer) = PeerAtStart::decided_by(&hook) {
+            return peer;
         }
     }
-    crate::world::PeerAtStart::from_hooks(first_peer.as_deref())
+    PeerAtStart::Visible
 }
 
 #[cfg(test)]

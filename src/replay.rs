@@ -150,10 +150,10 @@ where
                     break PeerAtStart::Visible;
                 }
                 Some(Ok(e)) => {
-                    let hook = e.hook.name.clone();
+                    let decided = PeerAtStart::decided_by(&e.hook.name);
                     ahead.push(Ok(e));
-                    if hook.starts_with("grafana-relation-") {
-                        break PeerAtStart::from_hooks([&*hook]);
+                    if let Some(peer) = decided {
+                        break peer;
                     }
                 }
             }

@@ -126,15 +126,19 @@ pub enum PeerAtStart {
 impl PeerAtStart {
     /// Decide from the hook names of a log, in order; reads only up to the first peer hook.
     pub fn from_hooks<'a>(hooks: impl IntoIterator<Item = &'a str>) -> PeerAtStart {
-        for hook in hooks {
-            if hook == "grafana-relation-created" {
-                return PeerAtStart::Absent;
-            }
-            if hook.starts_with("grafana-relation-") {
-                return PeerAtStart::Visible;
-            }
+        hooks
+            .into_iter()
+            .find_map(PeerAtStart::decided_by)
+            .unwrap_or(PeerAtStart::Visible)
+    }
+
+    /// What `hook` decides when it is a peer relation hook (`grafana-relation-*`): the first
+    /// one of a log decides; `None` for any other hook.
+    pub fn decided_by(hook: &str) -> Option<PeerAtStart> {
+        match hook.strip_prefix("grafana-relation-")? {
+            "created" => Some(PeerAtStart::Absent),
+            _ => Some(PeerAtStart::Visible),
         }
-        PeerAtStart::Visible
     }
 }
 
@@ -682,5 +686,13 @@ mod tests {
             PeerAtStart::Visible
         );
         assert_eq!(PeerAtStart::from_hooks(["install"]), PeerAtStart::Visible);
+        // Only the peer endpoint's hooks decide.
+        for other in [
+            "install",
+            "grafana-source-relation-created",
+            "grafana-relation",
+        ] {
+            assert_eq!(PeerAtStart::decided_by(other), None, "{other}");
+        }
     }
 }
