@@ -33,7 +33,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut out = BufWriter::new(stdout.lock());
     let (mut count, mut steps_with, mut steps) = (0u64, 0u64, 0u64);
     let mut io_err = None;
-    replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
+    let last = replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
         steps += 1;
         let render_error = r.datasources.as_ref().err().map(|e| e.name());
         if r.violations.is_empty()
@@ -100,6 +100,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
             }
         }
     })?;
+    super::leave(last);
     // A reader that went away (`| head`) still gets the exit status the log deserves.
     if let Some(e) = io_err.filter(|e| e.kind() != io::ErrorKind::BrokenPipe) {
         return Err(super::io_failure("cannot write output", e));

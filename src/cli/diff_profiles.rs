@@ -101,6 +101,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     }
     out.flush()
         .map_err(|e| super::io_failure("cannot write output", e))?;
+    super::leave((reference, verified));
     if differing > 0 {
         return Err(Failure {
             code: 1,

@@ -50,6 +50,14 @@ impl Failure {
     }
 }
 
+/// Leave a folded world to the end of the process instead of dropping it: the command
+/// returns right after, and the process's exit gives all of its memory back at once,
+/// where dropping it frees it object by object, chasing pointers through memory the fold
+/// left cold (on a 10,000-relation log that was 15% of `replay`'s wall time).
+pub fn leave<T>(world: T) {
+    std::mem::forget(world);
+}
+
 /// Opens the log and, for a file, pre-scans it for the peer relation at its start.
 pub fn open_log(
     path: &str,

@@ -61,6 +61,8 @@ pub fn run(a: Args) -> Result<(), Failure> {
         code: 2,
         message: e.to_string(),
     })?;
+    drop(file);
+    super::leave(last);
     std::io::stdout()
         .write_all(text.as_bytes())
         .map_err(|e| super::io_failure("cannot write output", e))

@@ -112,5 +112,6 @@ fn run_replay(
     }
     out.flush()
         .map_err(|e| io_failure("cannot write output", e))?;
+    super::leave(last);
     Ok(())
 }
