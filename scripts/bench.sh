@@ -151,7 +151,7 @@ for lines in 20000 100000 400000 1000000; do
 done
 echo "== peak RSS versus world size (setup + 200 steps)"
 printf 'relations\tunits\tlines\tmax_rss_kib\tseconds\tsetup_bytes\n' >"$OUT/rss_world.tsv"
-for r in 10 100 1000; do
+for r in 10 100 1000 10000; do
     setup=$(setup_lines "$r" 5)
     gen "$RSS_LOG" "$r" 5 $((setup + 200))
     read -r kib secs _ _ < <(rss "$RSS_LOG")
