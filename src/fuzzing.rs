@@ -1062,8 +1062,17 @@ pub fn fuzz_fold(input: &FoldInput) {
 }
 
 /// A report as JSON, with the names each violation lists (which `to_json` leaves out).
+/// Also checks that the report written straight to a serializer (what `replay --steps`
+/// writes) is the bytes of `to_json`.
 pub fn report_fingerprint(report: &crate::report::StepReport) -> Value {
     let mut v = report.to_json();
+    let streamed = serde_json::to_string(report).expect("a report serialises");
+    assert_eq!(
+        streamed,
+        v.to_string(),
+        "step {}: the report written by its Serialize differs from to_json",
+        report.step
+    );
     let names: Vec<Value> = report
         .violations
         .iter()
@@ -1228,6 +1237,14 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
     let value = r.to_json();
     let text = serde_json::to_string(&value)
         .unwrap_or_else(|e| panic!("{}: rendered JSON does not serialize: {e}", profile.name()));
+    let streamed = serde_json::to_string(&render::RenderedJson(r))
+        .unwrap_or_else(|e| panic!("{}: RenderedJson does not serialize: {e}", profile.name()));
+    assert_eq!(
+        streamed,
+        text,
+        "{}: RenderedJson writes other bytes than to_json",
+        profile.name()
+    );
     let back: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
             "{}: rendered JSON text does not parse back: {e}\n{text}",

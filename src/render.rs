@@ -488,6 +488,68 @@ impl Datasource {
     }
 }
 
+/// [`Rendered::to_json`] written straight to a serializer, the same bytes without building
+/// the value: what `replay --steps` writes on every step. Machine-readable, so
+/// `secureJsonData` is written as it is; reports for people redact it
+/// ([`crate::summary`]).
+pub struct RenderedJson<'a>(pub &'a Rendered);
+
+impl serde::Serialize for RenderedJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Delete<'a>(&'a PyValue);
+        impl serde::Serialize for Delete<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("orgId", &1)?;
+                m.serialize_entry("name", &crate::py::Json(self.0))?;
+                m.end()
+            }
+        }
+        struct Seq<I>(std::cell::Cell<Option<I>>);
+        impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Seq<I> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.take().into_iter().flatten())
+            }
+        }
+        let r = self.0;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("apiVersion", &1)?;
+        let datasources = r.datasources.iter().map(DatasourceJson);
+        m.serialize_entry("datasources", &Seq(Some(datasources).into()))?;
+        m.serialize_entry(
+            "deleteDatasources",
+            &Seq(Some(r.delete.iter().map(Delete)).into()),
+        )?;
+        m.end()
+    }
+}
+
+/// [`Datasource::to_json`] written straight to a serializer (see [`RenderedJson`]).
+pub struct DatasourceJson<'a>(pub &'a Datasource);
+
+impl serde::Serialize for DatasourceJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use crate::py::Json;
+        use serde::ser::SerializeMap;
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("orgId", "1")?;
+        m.serialize_entry("access", "proxy")?;
+        m.serialize_entry("isDefault", "false")?;
+        m.serialize_entry("name", &Json(&d.name))?;
+        m.serialize_entry("type", &Json(&d.source_type))?;
+        m.serialize_entry("url", &Json(&d.url))?;
+        if let Some(j) = &d.json_data {
+            m.serialize_entry("jsonData", &Json(j))?;
+        }
+        if let Some(j) = &d.secure_json_data {
+            m.serialize_entry("secureJsonData", &Json(j))?;
+        }
+        m.end()
+    }
+}
+
 /// An entry of the provisioning file's `deleteDatasources`, as [`Rendered::to_json`] has it.
 pub fn delete_json(name: &PyValue) -> serde_json::Value {
     serde_json::json!({"orgId": 1, "name": name.to_json()})

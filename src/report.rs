@@ -43,6 +43,62 @@ impl std::fmt::Debug for StepReport {
     }
 }
 
+/// The report as [`StepReport::to_json`] has it, written straight to a serializer: the same
+/// bytes without building the value, which holds the whole peer data and provisioning file
+/// (`replay --steps` writes one a step). Machine-readable: `secureJsonData` included.
+impl serde::Serialize for StepReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Peer<'a>(&'a PeerBag);
+        impl serde::Serialize for Peer<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (&**k, &**v.text())))
+            }
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("step", &self.step)?;
+        m.serialize_entry("hook", &*self.hook)?;
+        match self.outcome {
+            Ok(()) => m.serialize_entry("outcome", "ok")?,
+            Err(exc) => {
+                m.serialize_entry("outcome", "error")?;
+                m.serialize_entry("error", exc.name())?;
+            }
+        }
+        let emitted: Vec<&str> = self.emitted.iter().map(|e| e.name()).collect();
+        m.serialize_entry("emitted", &emitted)?;
+        m.serialize_entry("peer_app_data", &Peer(&self.peer_app_data))?;
+        match &self.datasources {
+            Ok(r) => m.serialize_entry("datasources", &crate::render::RenderedJson(r))?,
+            Err(exc) => {
+                m.serialize_entry("datasources", &())?;
+                m.serialize_entry("render_error", exc.name())?;
+            }
+        }
+        let (spec, extended): (Vec<_>, Vec<_>) =
+            self.violations.iter().partition(|v| v.invariant.in_spec());
+        let names = |vs: &[&Violation]| -> Vec<&'static str> {
+            vs.iter().map(|v| v.invariant.name()).collect()
+        };
+        m.serialize_entry("violations", &names(&spec))?;
+        if !extended.is_empty() {
+            m.serialize_entry("extended_violations", &names(&extended))?;
+        }
+        m.serialize_entry("line", &self.line)?;
+        if !self.diagnostics.is_empty() {
+            let d: Vec<Value> = self
+                .diagnostics
+                .iter()
+                .map(|d| {
+                    json!({"relation": d.relation, "unit": d.unit, "field": d.field, "message": d.message})
+                })
+                .collect();
+            m.serialize_entry("diagnostics", &d)?;
+        }
+        m.end()
+    }
+}
+
 impl StepReport {
     /// The report as the spec's JSON object.
     pub fn to_json(&self) -> Value {

@@ -49,7 +49,7 @@ fn run_replay(
         replay::replay_stream(LogReader::new(reader), profile, peer, |_, report| {
             tally.add(&report);
             if steps {
-                if let Err(e) = serde_json::to_writer(&mut out, &report.to_json())
+                if let Err(e) = serde_json::to_writer(&mut out, &report)
                     .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
                 {
                     write_err = Some(e);

@@ -19,5 +19,5 @@ mod value;
 
 pub use value::{
     contains, get_str, getitem_str, int_cmp, match_word_scheme, py_eq, py_eq_member, py_int,
-    to_list, PyDict, PyExc, PyInt, PyKey, PyValue, StrKey, INT_MAX_STR_DIGITS,
+    to_list, Json, PyDict, PyExc, PyInt, PyKey, PyValue, StrKey, INT_MAX_STR_DIGITS,
 };

@@ -335,6 +335,56 @@ impl PyValue {
     }
 }
 
+/// `value` written as JSON straight to a serializer: the same bytes as serializing
+/// [`PyValue::to_json`], without building that value first (a step report holds the whole
+/// provisioning file, so building it was most of `replay --steps`).
+///
+/// ```
+/// use grafana_source::py::{json, Json};
+/// let v = json::loads(r#"{"a": [1, 2.5, null, "x"], "b": {"c": true}}"#).unwrap();
+/// let streamed = serde_json::to_string(&Json(&v)).unwrap();
+/// assert_eq!(streamed, serde_json::to_string(&v.to_json()).unwrap());
+/// ```
+pub struct Json<'a>(pub &'a PyValue);
+
+impl serde::Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        use serde_json::Number;
+        let number = |text: String, s: S| match text.parse::<Number>() {
+            Ok(n) => n.serialize(s),
+            Err(_) => s.serialize_unit(),
+        };
+        match self.0 {
+            PyValue::None => s.serialize_unit(),
+            PyValue::Bool(b) => s.serialize_bool(*b),
+            PyValue::Int(i) => number(i.to_string(), s),
+            PyValue::Float(f) if f.is_finite() => {
+                let mut text = String::new();
+                text::write_float(&mut text, *f, "nan", "inf");
+                number(text, s)
+            }
+            PyValue::Float(_) => s.serialize_unit(),
+            PyValue::Str(t) => s.serialize_str(t),
+            PyValue::List(items) => s.collect_seq(items.iter().map(Json)),
+            // An int key and a str key may write the same text (`1` and `"1"`); the object
+            // `to_json` builds keeps one of them: built, then, to say which.
+            PyValue::Dict(d) if d.keys().any(|k| matches!(k, PyKey::Int(_))) => {
+                self.0.to_json().serialize(s)
+            }
+            PyValue::Dict(d) => {
+                let mut m = s.serialize_map(Some(d.len()))?;
+                for (k, v) in d.iter() {
+                    if let PyKey::Str(k) = k {
+                        m.serialize_entry(&**k, &Json(v))?;
+                    }
+                }
+                m.end()
+            }
+        }
+    }
+}
+
 /// Reads a JSON number's text as `json.loads` does: no fraction and no exponent → `int`
 /// (more than `max_digits` digits → `ValueError`), otherwise a correctly rounded `float`
 /// (overflow → `inf`). Text that is not a JSON number → `JSONDecodeError`.
@@ -679,6 +729,33 @@ mod tests {
             py_int(&s(format!("{}_1", "0".repeat(4299)))),
             Ok(PyInt::Small(1))
         );
+    }
+
+    /// `Json` writes what serializing `to_json` writes, for every kind of value, and for a
+    /// dict whose int and str keys write the same text (`to_json` keeps one of them).
+    #[test]
+    fn json_streams_the_bytes_of_to_json() {
+        let same = |value: &PyValue| {
+            let streamed = serde_json::to_string(&Json(value)).unwrap();
+            assert_eq!(streamed, value.to_json().to_string(), "{value:?}");
+            streamed
+        };
+        let text = r#"{"a": [1, -0.0, 2.5, 1e400, 1e16, 0.1, 123456789012345678901234567890,
+            null, true, "x\u00e9\n", {"b": {}}], "c": []}"#;
+        same(&loads(text).unwrap());
+        for f in [f64::NAN, f64::INFINITY, -f64::INFINITY, 5e-324, 1.0] {
+            same(&PyValue::Float(f));
+        }
+        let colliding: PyDict = [
+            (PyKey::Str("1".into()), v("\"str\"")),
+            (PyKey::Int(1), v("\"int\"")),
+            (PyKey::Int(2), v("\"two\"")),
+            (PyKey::Str("k".into()), v("[1]")),
+        ]
+        .into_iter()
+        .collect();
+        let written = same(&PyValue::dict(colliding));
+        assert_eq!(written, r#"{"1":"int","2":"two","k":[1]}"#);
     }
 
     #[test]
