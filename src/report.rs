@@ -75,25 +75,14 @@ impl serde::Serialize for StepReport {
                 m.serialize_entry("render_error", exc.name())?;
             }
         }
-        let (spec, extended): (Vec<_>, Vec<_>) =
-            self.violations.iter().partition(|v| v.invariant.in_spec());
-        let names = |vs: &[&Violation]| -> Vec<&'static str> {
-            vs.iter().map(|v| v.invariant.name()).collect()
-        };
-        m.serialize_entry("violations", &names(&spec))?;
+        let (spec, extended) = self.violation_names();
+        m.serialize_entry("violations", &spec)?;
         if !extended.is_empty() {
-            m.serialize_entry("extended_violations", &names(&extended))?;
+            m.serialize_entry("extended_violations", &extended)?;
         }
         m.serialize_entry("line", &self.line)?;
         if !self.diagnostics.is_empty() {
-            let d: Vec<Value> = self
-                .diagnostics
-                .iter()
-                .map(|d| {
-                    json!({"relation": d.relation, "unit": d.unit, "field": d.field, "message": d.message})
-                })
-                .collect();
-            m.serialize_entry("diagnostics", &d)?;
+            m.serialize_entry("diagnostics", &self.diagnostics_json())?;
         }
         m.end()
     }
@@ -131,26 +120,34 @@ impl StepReport {
                 m.insert("render_error".into(), json!(exc.name()));
             }
         }
-        let (spec, extended): (Vec<_>, Vec<_>) =
-            self.violations.iter().partition(|v| v.invariant.in_spec());
-        let names = |vs: &[&Violation]| -> Vec<&'static str> {
-            vs.iter().map(|v| v.invariant.name()).collect()
-        };
-        m.insert("violations".into(), json!(names(&spec)));
+        let (spec, extended) = self.violation_names();
+        m.insert("violations".into(), json!(spec));
         if !extended.is_empty() {
-            m.insert("extended_violations".into(), json!(names(&extended)));
+            m.insert("extended_violations".into(), json!(extended));
         }
         m.insert("line".into(), json!(self.line));
         if !self.diagnostics.is_empty() {
-            let d: Vec<Value> = self
-                .diagnostics
-                .iter()
-                .map(|d| {
-                    json!({"relation": d.relation, "unit": d.unit, "field": d.field, "message": d.message})
-                })
-                .collect();
-            m.insert("diagnostics".into(), Value::Array(d));
+            m.insert("diagnostics".into(), Value::Array(self.diagnostics_json()));
         }
         Value::Object(m)
+    }
+
+    /// The names of the invariants broken: those the spec lists (`violations`), and the
+    /// extension's (`extended_violations`).
+    fn violation_names(&self) -> (Vec<&'static str>, Vec<&'static str>) {
+        let (spec, extended): (Vec<&Violation>, Vec<&Violation>) =
+            self.violations.iter().partition(|v| v.invariant.in_spec());
+        let names = |vs: Vec<&Violation>| vs.iter().map(|v| v.invariant.name()).collect();
+        (names(spec), names(extended))
+    }
+
+    /// The `diagnostics` entries.
+    fn diagnostics_json(&self) -> Vec<Value> {
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                json!({"relation": d.relation, "unit": d.unit, "field": d.field, "message": d.message})
+            })
+            .collect()
     }
 }
