@@ -306,18 +306,13 @@ impl PyValue {
     /// follow Python: a non-finite float becomes `null`, an `int` key becomes its decimal
     /// string (a later key with the same text then replaces the earlier one's value).
     pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::{Number, Value};
-        let number = |text: String| text.parse::<Number>().map_or(Value::Null, Value::Number);
+        use serde_json::Value;
         match self {
             PyValue::None => Value::Null,
             PyValue::Bool(b) => Value::Bool(*b),
-            PyValue::Int(i) => number(i.to_string()),
-            PyValue::Float(f) if f.is_finite() => {
-                let mut text = String::new();
-                text::write_float(&mut text, *f, "nan", "inf");
-                number(text)
+            PyValue::Int(_) | PyValue::Float(_) => {
+                self.json_number().map_or(Value::Null, Value::Number)
             }
-            PyValue::Float(_) => Value::Null,
             PyValue::Str(s) => Value::String(s.to_string()),
             PyValue::List(items) => Value::Array(items.iter().map(PyValue::to_json).collect()),
             PyValue::Dict(d) => Value::Object(
@@ -332,6 +327,23 @@ impl PyValue {
                     .collect(),
             ),
         }
+    }
+}
+
+impl PyValue {
+    /// An int or a float as the JSON number [`PyValue::to_json`] writes (Python's text of
+    /// it); `None` for a float that is not finite, and for any other value.
+    fn json_number(&self) -> Option<serde_json::Number> {
+        let text = match self {
+            PyValue::Int(i) => i.to_string(),
+            PyValue::Float(f) if f.is_finite() => {
+                let mut text = String::new();
+                text::write_float(&mut text, *f, "nan", "inf");
+                text
+            }
+            _ => return None,
+        };
+        text.parse().ok()
     }
 }
 
@@ -350,21 +362,10 @@ pub struct Json<'a>(pub &'a PyValue);
 impl serde::Serialize for Json<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        use serde_json::Number;
-        let number = |text: String, s: S| match text.parse::<Number>() {
-            Ok(n) => n.serialize(s),
-            Err(_) => s.serialize_unit(),
-        };
         match self.0 {
             PyValue::None => s.serialize_unit(),
             PyValue::Bool(b) => s.serialize_bool(*b),
-            PyValue::Int(i) => number(i.to_string(), s),
-            PyValue::Float(f) if f.is_finite() => {
-                let mut text = String::new();
-                text::write_float(&mut text, *f, "nan", "inf");
-                number(text, s)
-            }
-            PyValue::Float(_) => s.serialize_unit(),
+            PyValue::Int(_) | PyValue::Float(_) => self.0.json_number().serialize(s),
             PyValue::Str(t) => s.serialize_str(t),
             PyValue::List(items) => s.collect_seq(items.iter().map(Json)),
             // An int key and a str key may write the same text (`1` and `"1"`); the object
