@@ -1237,14 +1237,20 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
     let value = r.to_json();
     let text = serde_json::to_string(&value)
         .unwrap_or_else(|e| panic!("{}: rendered JSON does not serialize: {e}", profile.name()));
-    let streamed = serde_json::to_string(&render::RenderedJson(r))
+    for redact in [false, true] {
+        let streamed = serde_json::to_string(&render::RenderedJson {
+            rendered: r,
+            redact,
+        })
         .unwrap_or_else(|e| panic!("{}: RenderedJson does not serialize: {e}", profile.name()));
-    assert_eq!(
-        streamed,
-        text,
-        "{}: RenderedJson writes other bytes than to_json",
-        profile.name()
-    );
+        let want = crate::summary::redact_json(value.clone(), !redact).to_string();
+        assert_eq!(
+            streamed,
+            want,
+            "{}: RenderedJson (redact: {redact}) writes other bytes than to_json",
+            profile.name()
+        );
+    }
     let back: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
         panic!(
             "{}: rendered JSON text does not parse back: {e}\n{text}",

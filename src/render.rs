@@ -489,10 +489,14 @@ impl Datasource {
 }
 
 /// [`Rendered::to_json`] written straight to a serializer, the same bytes without building
-/// the value: what `replay --steps` writes on every step. Machine-readable, so
-/// `secureJsonData` is written as it is; reports for people redact it
-/// ([`crate::summary`]).
-pub struct RenderedJson<'a>(pub &'a Rendered);
+/// the value, which is as big as the world: what `replay --steps` writes on every step and
+/// `replay --json` at the end. With `redact`, every `secureJsonData` value is written as
+/// `<redacted>` (the bytes of [`crate::summary::redact_json`]); machine-readable output
+/// that asks for secrets writes them as they are.
+pub struct RenderedJson<'a> {
+    pub rendered: &'a Rendered,
+    pub redact: bool,
+}
 
 impl serde::Serialize for RenderedJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -506,33 +510,43 @@ impl serde::Serialize for RenderedJson<'_> {
                 m.end()
             }
         }
-        struct Seq<I>(std::cell::Cell<Option<I>>);
-        impl<I: Iterator<Item = T>, T: serde::Serialize> serde::Serialize for Seq<I> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_seq(self.0.take().into_iter().flatten())
-            }
-        }
-        let r = self.0;
+        let r = self.rendered;
+        let redact = self.redact;
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("apiVersion", &1)?;
-        let datasources = r.datasources.iter().map(DatasourceJson);
-        m.serialize_entry("datasources", &Seq(Some(datasources).into()))?;
-        m.serialize_entry(
-            "deleteDatasources",
-            &Seq(Some(r.delete.iter().map(Delete)).into()),
-        )?;
+        let datasources = || r.datasources.iter().map(|d| DatasourceJson { d, redact });
+        m.serialize_entry("datasources", &Seq(datasources))?;
+        m.serialize_entry("deleteDatasources", &Seq(|| r.delete.iter().map(Delete)))?;
         m.end()
     }
 }
 
-/// [`Datasource::to_json`] written straight to a serializer (see [`RenderedJson`]).
-pub struct DatasourceJson<'a>(pub &'a Datasource);
+/// A sequence serialised from the items its function gives.
+struct Seq<F>(F);
+
+impl<F, I> serde::Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: serde::Serialize,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// [`Datasource::to_json`] written straight to a serializer, `secureJsonData` redacted or
+/// not (see [`RenderedJson`]).
+struct DatasourceJson<'a> {
+    d: &'a Datasource,
+    redact: bool,
+}
 
 impl serde::Serialize for DatasourceJson<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use crate::py::Json;
         use serde::ser::SerializeMap;
-        let d = self.0;
+        let d = self.d;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("orgId", "1")?;
         m.serialize_entry("access", "proxy")?;
@@ -543,8 +557,14 @@ impl serde::Serialize for DatasourceJson<'_> {
         if let Some(j) = &d.json_data {
             m.serialize_entry("jsonData", &Json(j))?;
         }
-        if let Some(j) = &d.secure_json_data {
-            m.serialize_entry("secureJsonData", &Json(j))?;
+        match &d.secure_json_data {
+            Some(j) if self.redact => {
+                let mut v = serde_json::json!({ "secureJsonData": j.to_json() });
+                crate::summary::redact_datasource(&mut v);
+                m.serialize_entry("secureJsonData", &v["secureJsonData"])?;
+            }
+            Some(j) => m.serialize_entry("secureJsonData", &Json(j))?,
+            None => {}
         }
         m.end()
     }

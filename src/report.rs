@@ -69,7 +69,13 @@ impl serde::Serialize for StepReport {
         m.serialize_entry("emitted", &emitted)?;
         m.serialize_entry("peer_app_data", &Peer(&self.peer_app_data))?;
         match &self.datasources {
-            Ok(r) => m.serialize_entry("datasources", &crate::render::RenderedJson(r))?,
+            Ok(r) => m.serialize_entry(
+                "datasources",
+                &crate::render::RenderedJson {
+                    rendered: r,
+                    redact: false,
+                },
+            )?,
             Err(exc) => {
                 m.serialize_entry("datasources", &())?;
                 m.serialize_entry("render_error", exc.name())?;

@@ -208,7 +208,7 @@ pub fn redact_json(mut provisioning: serde_json::Value, show_secrets: bool) -> s
 }
 
 /// A `datasources` entry with its `secureJsonData` values replaced by `<redacted>`.
-fn redact_datasource(ds: &mut serde_json::Value) {
+pub(crate) fn redact_datasource(ds: &mut serde_json::Value) {
     if let Some(secure) = ds.get_mut("secureJsonData") {
         *secure = match secure {
             serde_json::Value::Object(m) => m
@@ -221,8 +221,8 @@ fn redact_datasource(ds: &mut serde_json::Value) {
 }
 
 /// The closing summary as one JSON object (`replay --json`), serialised as it is written:
-/// the provisioning file inside is as big as the final state, so it is never built whole;
-/// each datasource becomes a `serde_json::Value` of its own on its way out. The bytes are
+/// the provisioning file inside is as big as the final state, so it is never built whole
+/// ([`crate::render::RenderedJson`]). The bytes are
 /// those of `{"profile", "steps", "datasources": redact_json(rendered.to_json()),
 /// "failed_hooks", "failed_hooks_total", "violations"[, "render_error"]}`.
 pub struct JsonSummary<'a> {
@@ -254,9 +254,9 @@ impl serde::Serialize for JsonSummary<'_> {
         match self.rendered {
             Ok(r) => m.serialize_entry(
                 "datasources",
-                &Provisioning {
+                &crate::render::RenderedJson {
                     rendered: r,
-                    show_secrets: self.show_secrets,
+                    redact: !self.show_secrets,
                 },
             )?,
             Err(_) => m.serialize_entry("datasources", &())?,
@@ -268,49 +268,6 @@ impl serde::Serialize for JsonSummary<'_> {
             m.serialize_entry("render_error", exc.name())?;
         }
         m.end()
-    }
-}
-
-/// [`crate::render::Rendered::to_json`], redacted unless `show_secrets`, one entry at a time.
-struct Provisioning<'a> {
-    rendered: &'a crate::render::Rendered,
-    show_secrets: bool,
-}
-
-impl serde::Serialize for Provisioning<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let r = self.rendered;
-        let datasources = || {
-            r.datasources.iter().map(|d| {
-                let mut v = d.to_json();
-                if !self.show_secrets {
-                    redact_datasource(&mut v);
-                }
-                v
-            })
-        };
-        let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("apiVersion", &1)?;
-        m.serialize_entry("datasources", &Seq(datasources))?;
-        m.serialize_entry(
-            "deleteDatasources",
-            &Seq(|| r.delete.iter().map(crate::render::delete_json)),
-        )?;
-        m.end()
-    }
-}
-
-/// A sequence serialised from the items its function gives.
-struct Seq<F>(F);
-
-impl<F, I> serde::Serialize for Seq<F>
-where
-    F: Fn() -> I,
-    I: Iterator<Item = serde_json::Value>,
-{
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq((self.0)())
     }
 }
 
