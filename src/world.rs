@@ -135,7 +135,10 @@ impl PeerAtStart {
     /// What `hook` decides when it is a peer relation hook (`grafana-relation-*`): the first
     /// one of a log decides; `None` for any other hook.
     pub fn decided_by(hook: &str) -> Option<PeerAtStart> {
-        match hook.strip_prefix("grafana-relation-")? {
+        let kind = hook
+            .strip_prefix(crate::log::PEER_ENDPOINT)?
+            .strip_prefix("-relation-")?;
+        match kind {
             "created" => Some(PeerAtStart::Absent),
             _ => Some(PeerAtStart::Visible),
         }
