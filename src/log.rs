@@ -440,10 +440,30 @@ pub(crate) fn intern(s: &str) -> Arc<str> {
             .collect()
     });
     let same_length = SHARED.get(s.len()).map_or(&[][..], |c| &c[..]);
-    match same_length.iter().find(|(c, _)| *c == s) {
+    match same_length
+        .iter()
+        .find(|(c, _)| same_length_eq(c.as_bytes(), s.as_bytes()))
+    {
         Some((_, shared)) => shared.clone(),
         None => Arc::from(s),
     }
+}
+
+/// `a == b` for two slices of one length, compared eight bytes at a time in line. The
+/// names [`intern`] compares are short, and a call to `memcmp` for each (about a dozen a
+/// line) cost more than the comparison itself: 4% of a replay step.
+fn same_length_eq(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    // Whole words from the start, then the last word (which may overlap the one before).
+    (0..n - 8)
+        .step_by(8)
+        .chain([n - 8])
+        .all(|i| word(a, i) == word(b, i))
 }
 
 /// Parse one line (without its newline) of a hook log.
@@ -884,6 +904,19 @@ mod tests {
     }
 
     #[test]
+    fn same_length_eq_is_slice_equality() {
+        for n in 0..40u8 {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + i % 26).collect();
+            assert!(same_length_eq(&a, &a.clone()), "{n}");
+            for at in 0..usize::from(n) {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!same_length_eq(&a, &b), "length {n}, byte {at}");
+            }
+        }
+    }
+
+    #[test]
     #[allow(clippy::unnecessary_to_owned)] // a copy of each name in another allocation
     fn every_common_name_is_shared_and_no_other() {
         for name in COMMON_NAMES {
@@ -892,7 +925,19 @@ mod tests {
             // The same text in another allocation finds the same shared copy.
             assert!(Arc::ptr_eq(&a, &intern(&name.to_string())), "{name}");
         }
-        for other in ["", "sourcesx", "grafana-source/0", "x".repeat(40).as_str()] {
+        for other in [
+            "",
+            "sourcesx",
+            "grafana-source/0",
+            "x".repeat(40).as_str(),
+            // One byte off a common name at its start, in its middle, at its end.
+            "Xnit",
+            "uniX",
+            "grafana-source-relation-chXnged",
+            "grafana-source-relation-changeX",
+            "Xrafana-source-relation-changed",
+            "egress-subnetX",
+        ] {
             assert!(!Arc::ptr_eq(&intern(other), &intern(other)), "{other}");
         }
     }
