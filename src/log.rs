@@ -286,9 +286,9 @@ struct RawEntry {
     #[serde(default)]
     unit_data: Option<WireDatabag>,
     #[serde(default)]
-    config: Option<serde_json::Map<String, serde_json::Value>>,
+    config: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     #[serde(default)]
-    stored_state: Option<serde_json::Map<String, serde_json::Value>>,
+    stored_state: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// A JSON string read into an `Arc<str>`, shared when it is one of the names every log
@@ -578,7 +578,7 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
         }),
         stored_state: raw
             .stored_state
-            .map(|s| PyValue::from_json(&serde_json::Value::Object(s))),
+            .map(|s| PyValue::from_json(&serde_json::Value::Object(*s))),
     })
 }
 
