@@ -8,6 +8,7 @@
 //! write (only the provider fold writes) builds a new slice, which at this size costs what
 //! a path copy did.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// One key and its value.
@@ -59,9 +60,17 @@ impl Databag {
     /// caller building one databag after another (the log reader) reuses one buffer: the
     /// databag is then the only allocation.
     pub(crate) fn from_buffer(items: &mut Vec<Item>) -> Self {
+        // Juju and the capture tools write keys sorted: then there is nothing to sort and
+        // no key twice.
+        if items
+            .windows(2)
+            .all(|w| key_order(&w[0].0, &w[1].0) == Ordering::Less)
+        {
+            return Self::from_sorted(items);
+        }
         // Stable: equal keys stay in the order given, so the last one given is the last of
         // its run; `dedup_by` keeps the first of a run, so it takes the later value over.
-        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.sort_by(|a, b| key_order(&a.0, &b.0));
         items.dedup_by(|later, kept| {
             let same = later.0 == kept.0;
             if same {
@@ -219,9 +228,72 @@ impl std::ops::Index<&str> for Databag {
     }
 }
 
+/// `a.cmp(b)`, deciding on the first eight bytes as one number when they differ (databag
+/// keys nearly always do), without a call to `memcmp`: the keys of every line are ordered
+/// once, and those calls were ~1% of a replay step.
+fn key_order(a: &str, b: &str) -> Ordering {
+    // Big-endian, zero-padded: numbers ordered as the bytes are, and a string that is a
+    // prefix of the other never ordered after it (a tie falls through to the whole text).
+    let head = |s: &str| {
+        let mut w = [0u8; 8];
+        let n = s.len().min(8);
+        w[..n].copy_from_slice(&s.as_bytes()[..n]);
+        u64::from_be_bytes(w)
+    };
+    head(a).cmp(&head(b)).then_with(|| a.cmp(b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_order_is_str_order() {
+        let keys = [
+            "",
+            "a",
+            "a\0",
+            "a\0\0",
+            "ab",
+            "egress-subnets",
+            "egress-s",
+            "egress-sz",
+            "grafana_source_host",
+            "grafana_source_data",
+            "ingress-address",
+            "private-address",
+            "\u{7f}",
+            "\u{80}",
+            "é",
+            "zzzzzzzzz",
+            "zzzzzzzz",
+            "\0\0\0\0\0\0\0\0",
+            "\0\0\0\0\0\0\0\0\0",
+        ];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_order(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sorted_input_and_unsorted_input_make_the_same_bag() {
+        let sorted = bag(&[("a", "1"), ("b", "2"), ("c", "3")]);
+        let unsorted = bag(&[("c", "3"), ("a", "1"), ("b", "2")]);
+        let twice = bag(&[("a", "0"), ("b", "2"), ("a", "1"), ("c", "3")]);
+        let pairs = |d: &Databag| {
+            d.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pairs(&sorted), ["a=1", "b=2", "c=3"]);
+        assert_eq!(pairs(&unsorted), pairs(&sorted));
+        assert_eq!(pairs(&twice), pairs(&sorted));
+        // In order but for a key given twice in a row: still the later value, once.
+        let adjacent = bag(&[("a", "0"), ("a", "1"), ("b", "2"), ("c", "3")]);
+        assert_eq!(pairs(&adjacent), pairs(&sorted));
+    }
 
     fn bag(pairs: &[(&str, &str)]) -> Databag {
         pairs

@@ -189,7 +189,10 @@ const URL_AT: usize = 3;
 pub(crate) fn with_url(entry: &crate::py::PyDict, url: Arc<str>) -> crate::py::PyDict {
     let mut entry = entry.clone();
     match entry.get_index_mut(URL_AT) {
-        Some((k, v)) if *k == ENTRY_KEYS.url => *v = crate::py::PyValue::Str(url),
+        // The key is the shared one (a pointer comparison) in every dict either profile made.
+        Some((crate::py::PyKey::Str(k), v)) if matches!(&ENTRY_KEYS.url, crate::py::PyKey::Str(u) if crate::log::same_text(k, u)) => {
+            *v = crate::py::PyValue::Str(url)
+        }
         _ => {
             debug_assert!(false, "an entry dict has its url at {URL_AT}");
             entry.insert(ENTRY_KEYS.url.clone(), crate::py::PyValue::Str(url));
