@@ -165,18 +165,32 @@ impl EntryKeys {
         d: &'a crate::py::PyDict,
         field: Field,
     ) -> Option<&'a crate::py::PyValue> {
-        use crate::py::PyKey;
-        let (key, at) = match field {
+        let (key, at) = self.placed(field, d.len());
+        match d.get_index(at) {
+            Some((k, v)) if is_key(k, key) => Some(v),
+            _ => d.get(key),
+        }
+    }
+
+    /// `field`'s key, and the place a dict of `len` entries either profile made holds it.
+    fn placed(&self, field: Field, len: usize) -> (&crate::py::PyKey, usize) {
+        match field {
             Field::SourceName => (&self.source_name, 1),
             Field::SourceType => (&self.source_type, 2),
             Field::Url => (&self.url, URL_AT),
             Field::ExtraFields => (&self.extra_fields, 4),
-            Field::SecureExtraFields => (&self.secure_extra_fields, d.len().saturating_sub(1)),
-        };
-        match (d.get_index(at), key) {
-            (Some((PyKey::Str(k), v)), PyKey::Str(want)) if Arc::ptr_eq(k, want) => Some(v),
-            _ => d.get(key),
+            Field::SecureExtraFields => (&self.secure_extra_fields, len.saturating_sub(1)),
         }
+    }
+}
+
+/// Whether `k` is the shared key `want`: by pointer (the key either profile put there),
+/// then by text.
+fn is_key(k: &crate::py::PyKey, want: &crate::py::PyKey) -> bool {
+    use crate::py::PyKey;
+    match (k, want) {
+        (PyKey::Str(k), PyKey::Str(want)) => crate::log::same_text(k, want),
+        _ => k == want,
     }
 }
 
@@ -188,14 +202,12 @@ const URL_AT: usize = 3;
 /// same order.
 pub(crate) fn with_url(entry: &crate::py::PyDict, url: Arc<str>) -> crate::py::PyDict {
     let mut entry = entry.clone();
-    match entry.get_index_mut(URL_AT) {
-        // The key is the shared one (a pointer comparison) in every dict either profile made.
-        Some((crate::py::PyKey::Str(k), v)) if matches!(&ENTRY_KEYS.url, crate::py::PyKey::Str(u) if crate::log::same_text(k, u)) => {
-            *v = crate::py::PyValue::Str(url)
-        }
+    let (key, at) = ENTRY_KEYS.placed(Field::Url, entry.len());
+    match entry.get_index_mut(at) {
+        Some((k, v)) if is_key(k, key) => *v = crate::py::PyValue::Str(url),
         _ => {
             debug_assert!(false, "an entry dict has its url at {URL_AT}");
-            entry.insert(ENTRY_KEYS.url.clone(), crate::py::PyValue::Str(url));
+            entry.insert(key.clone(), crate::py::PyValue::Str(url));
         }
     }
     entry
