@@ -386,7 +386,7 @@ one step takes longer than a second.
 | \`serde_value\` | baseline: the same lines read into \`serde_json::Value\` and dropped |
 | \`fold_libpatch21\`, \`fold_verified\` | \`reducer::step_moving_on\` (what a replay calls) in a loop on pre-parsed entries |
 | \`fold_check\` | \`Replay::step\` on pre-parsed entries: fold, render, every invariant (libpatch21) |
-| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\`, \`Replay::step\`, \`Tally::add\`, \`summary::write_summary\` into a sink at the end (libpatch21); each iteration is the whole window, so the summary is amortised over a log |
+| \`replay\` | the full \`replay\` path without per-step output: \`LogReader\` (32 lines parsed ahead, as the command reads a file), \`Replay::step\`, \`Tally::add\`, \`summary::write_summary\` into a sink at the end (libpatch21); each iteration is the whole window, so the summary is amortised over a log |
 
 EOF
     awk -F'\t' "$AWKLIB"'

@@ -16,6 +16,7 @@
 //! ```
 use crate::py::PyValue;
 use serde::Deserialize;
+use std::collections::VecDeque;
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -747,9 +748,40 @@ impl<R: BufRead> Lines<R> {
 
 /// Streams parsed lines from a reader: bounded non-blank lines plus a line parser. The first error
 /// (reading or parsing) ends the stream.
+///
+/// By default a line is read and parsed when the consumer asks for it. [`Self::read_ahead`]
+/// lets it parse a few lines ahead instead, which gives the same items in the same order.
 pub struct LineParser<R, T> {
     lines: Lines<R>,
     parse: fn(u64, &str) -> Result<T, LogError>,
+    /// Items parsed ahead of the consumer, oldest first; never more than `ahead.lines`.
+    queue: VecDeque<Result<T, LogError>>,
+    ahead: ReadAhead,
+}
+
+/// How far a [`LineParser`] parses ahead of its consumer: up to `lines` items at a time,
+/// fewer once the lines read for them reach `bytes` (so a few huge lines are not held
+/// together). Each refill waits for all of its lines, so reading ahead suits files, not a
+/// live stream whose next line may be minutes away.
+///
+/// Parsing a batch of lines and then folding them keeps each phase's code in the
+/// instruction cache for the whole batch, where alternating line by line evicts it every
+/// step: a 100-relation replay runs about 7% faster with 32 lines ahead (see
+/// docs/performance.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAhead {
+    pub lines: usize,
+    pub bytes: usize,
+}
+
+impl ReadAhead {
+    /// Parse each line when it is asked for.
+    pub const NONE: ReadAhead = ReadAhead { lines: 1, bytes: 0 };
+    /// What the command line uses for files: 32 lines, at most 1 MiB of them.
+    pub const FILE: ReadAhead = ReadAhead {
+        lines: 32,
+        bytes: 1 << 20,
+    };
 }
 
 impl<R: BufRead, T> LineParser<R, T> {
@@ -758,14 +790,35 @@ impl<R: BufRead, T> LineParser<R, T> {
         LineParser {
             lines: Lines::new(reader),
             parse,
+            queue: VecDeque::new(),
+            ahead: ReadAhead::NONE,
         }
     }
-}
 
-impl<R: BufRead, T> Iterator for LineParser<R, T> {
-    type Item = Result<T, LogError>;
+    /// Parse up to `ahead` lines ahead of the consumer (see [`ReadAhead`]); `lines` below
+    /// one counts as one.
+    ///
+    /// ```
+    /// use grafana_source::log::{LogReader, ReadAhead};
+    ///
+    /// let log = b"{\"hook\": \"start\"}\n{\"hook\": \"stop\"}\nnot json\n{\"hook\": \"start\"}\n";
+    /// let lines = |r: Result<_, _>| r.map(|e: grafana_source::log::Entry| e.line);
+    /// let ahead: Vec<_> = LogReader::new(&log[..]).read_ahead(ReadAhead::FILE).map(lines).collect();
+    /// let one_by_one: Vec<_> = LogReader::new(&log[..]).map(lines).collect();
+    /// assert_eq!(ahead, one_by_one);
+    /// assert_eq!(ahead.len(), 3); // the stream ends at the first error, on line 3
+    /// assert!(ahead[2].is_err());
+    /// ```
+    pub fn read_ahead(mut self, ahead: ReadAhead) -> Self {
+        self.ahead = ReadAhead {
+            lines: ahead.lines.max(1),
+            bytes: ahead.bytes,
+        };
+        self
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Read and parse the next line.
+    fn parse_next(&mut self) -> Option<Result<T, LogError>> {
         let parsed = match self.lines.next_text()? {
             Ok((line, text)) => (self.parse)(line, text),
             Err(e) => Err(e),
@@ -774,6 +827,29 @@ impl<R: BufRead, T> Iterator for LineParser<R, T> {
             self.lines.stop();
         }
         Some(parsed)
+    }
+}
+
+impl<R: BufRead, T> Iterator for LineParser<R, T> {
+    type Item = Result<T, LogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(item) = self.queue.pop_front() {
+            return Some(item);
+        }
+        if self.ahead.lines <= 1 {
+            return self.parse_next();
+        }
+        // Refill: a line's text stays in `self.lines` until the next is read.
+        let mut bytes = 0;
+        while self.queue.len() < self.ahead.lines && bytes < self.ahead.bytes.max(1) {
+            let Some(item) = self.parse_next() else {
+                break;
+            };
+            bytes += self.lines.text.len();
+            self.queue.push_back(item);
+        }
+        self.queue.pop_front()
     }
 }
 
@@ -841,6 +917,61 @@ mod tests {
             assert!(!is_juju_name(bad), "{bad:?}");
         }
         assert!(is_juju_name("a") && is_juju_name("a-1-b"));
+    }
+
+    /// Reading ahead gives what reading line by line gives: the same entries with the same
+    /// line numbers, blank lines skipped, the stream ending at the first error, whatever
+    /// the limits.
+    #[test]
+    fn read_ahead_gives_the_same_items() {
+        let good = r#"{"hook": "start"}"#;
+        let logs = [
+            format!("{good}\n\n{good}\n   \n{good}\n"),
+            format!("{good}\n{good}\nnot json\n{good}\n"),
+            format!("{good}\n{{\"hook\": 3}}\n{good}\n"),
+            format!("not json\n{good}\n"),
+            format!("{good}\n{good}"),
+            String::new(),
+            format!("{good}\n").repeat(70),
+        ];
+        let limits = [
+            (0, 0),
+            (1, 1 << 20),
+            (2, 1),
+            (3, 20),
+            (5, 40),
+            (32, 1 << 20),
+            (100, 0),
+        ];
+        // Entries compare by line and their `Debug` (hook, fields present, sizes).
+        let seen = |r: Result<Entry, LogError>| r.map(|e| (e.line, format!("{e:?}")));
+        for log in &logs {
+            let one: Vec<_> = LogReader::new(log.as_bytes()).map(seen).collect();
+            for (lines, bytes) in limits {
+                let ahead = ReadAhead { lines, bytes };
+                let reader = LogReader::new(log.as_bytes()).read_ahead(ahead);
+                let got: Vec<_> = reader.map(seen).collect();
+                assert_eq!(got, one, "{ahead:?} on {log:?}");
+            }
+        }
+    }
+
+    /// A refill stops at `lines` items, or once the lines read reach `bytes`.
+    #[test]
+    fn read_ahead_is_bounded_by_lines_and_bytes() {
+        let good = r#"{"hook": "start"}"#; // 17 bytes
+        let log = format!("{good}\n").repeat(10);
+        let queued = |lines, bytes| {
+            let mut r = LogReader::new(log.as_bytes()).read_ahead(ReadAhead { lines, bytes });
+            r.next().expect("an entry").expect("parses");
+            r.queue.len()
+        };
+        assert_eq!(queued(4, 1 << 20), 3);
+        assert_eq!(queued(100, 1 << 20), 9);
+        assert_eq!(queued(100, 35), 2); // 17, 34, 51: three lines read, one given out
+        assert_eq!(queued(100, 34), 1);
+        assert_eq!(queued(1, 1 << 20), 0);
+        assert_eq!(queued(100, 0), 0);
     }
 
     /// The pre-scan reads a line as the parse does, at most [`MAX_LINE_BYTES`] of it: an

@@ -1,6 +1,5 @@
 //! `grafana-source check`: replay a log and report every broken invariant.
 use super::{open_log, Failure};
-use grafana_source::log::LogReader;
 use grafana_source::py::PyValue;
 use grafana_source::replay::{self, Flow};
 use grafana_source::Profile;
@@ -33,7 +32,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut out = BufWriter::new(stdout.lock());
     let (mut count, mut steps_with, mut steps) = (0u64, 0u64, 0u64);
     let mut io_err = None;
-    let last = replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
+    let last = replay::replay_stream(reader, a.profile, peer, |_, r| {
         steps += 1;
         let render_error = r.datasources.as_ref().err().map(|e| e.name());
         if r.violations.is_empty()

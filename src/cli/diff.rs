@@ -1,6 +1,5 @@
 //! `grafana-source diff`: what changed between two steps of one log.
 use super::{open_log, Failure};
-use grafana_source::log::LogReader;
 use grafana_source::render::RenderResult;
 use grafana_source::replay::{replay_stream, Flow};
 use grafana_source::world::State;
@@ -67,25 +66,20 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut at: [Option<(State, RenderResult)>; 2] = [None, None];
     let mut steps = 0;
     let wanted = [a.a, a.b];
-    replay_stream(
-        LogReader::new(reader),
-        a.profile,
-        peer_at_start,
-        |replay, report| {
-            let step = report.step as usize;
-            steps = step + 1;
-            for (slot, n) in at.iter_mut().zip(wanted) {
-                if step == n {
-                    *slot = Some((replay.state().without_memo(), replay.rendered().clone()));
-                }
+    replay_stream(reader, a.profile, peer_at_start, |replay, report| {
+        let step = report.step as usize;
+        steps = step + 1;
+        for (slot, n) in at.iter_mut().zip(wanted) {
+            if step == n {
+                *slot = Some((replay.state().without_memo(), replay.rendered().clone()));
             }
-            if steps > a.a.max(a.b) {
-                Flow::Stop
-            } else {
-                Flow::Continue
-            }
-        },
-    )?;
+        }
+        if steps > a.a.max(a.b) {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    })?;
     let [Some((sa, ra)), Some((sb, rb))] = at else {
         let n = wanted.into_iter().find(|n| *n >= steps).unwrap_or(steps);
         let last = steps.saturating_sub(1);

@@ -1,6 +1,5 @@
 //! `grafana-source diff-profiles`: where `libpatch21` and `verified` disagree.
 use super::{open_log, Failure};
-use grafana_source::log::LogReader;
 use grafana_source::render::RenderResult;
 use grafana_source::replay::{decide_peer, Replay};
 use grafana_source::Profile;
@@ -61,7 +60,7 @@ fn json_side(n: &Names) -> serde_json::Value {
 
 pub fn run(a: Args) -> Result<(), Failure> {
     let (reader, peer) = open_log(&a.log)?;
-    let (peer, entries) = decide_peer(LogReader::new(reader), peer);
+    let (peer, entries) = decide_peer(reader, peer);
     let mut reference = Replay::new(Profile::Libpatch21, peer);
     let mut verified = Replay::new(Profile::Verified, peer);
     let stdout = io::stdout();

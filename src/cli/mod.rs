@@ -1,6 +1,7 @@
 //! The command-line interface: one module per subcommand, sharing input handling and
 //! the mapping of library errors to messages and exit codes.
-use grafana_source::log;
+use grafana_source::log::{self, LogReader, ReadAhead};
+use grafana_source::world::PeerAtStart;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 
@@ -58,12 +59,16 @@ pub fn leave<T>(world: T) {
     std::mem::forget(world);
 }
 
-/// Opens the log and, for a file, pre-scans it for the peer relation at its start.
-pub fn open_log(
-    path: &str,
-) -> Result<(Box<dyn BufRead>, Option<grafana_source::world::PeerAtStart>), Failure> {
+/// A log's entries as the commands read them.
+pub type Log = LogReader<Box<dyn BufRead>>;
+
+/// Opens the log and, for a file, pre-scans it for the peer relation at its start. A file
+/// is parsed a few lines ahead of the fold ([`ReadAhead::FILE`]); standard input line by
+/// line, so that a live stream's lines are folded as they arrive.
+pub fn open_log(path: &str) -> Result<(Log, Option<PeerAtStart>), Failure> {
     if path == "-" {
-        return Ok((Box::new(BufReader::new(io::stdin())), None));
+        let stdin: Box<dyn BufRead> = Box::new(BufReader::new(io::stdin()));
+        return Ok((LogReader::new(stdin), None));
     }
     let open = || File::open(path).map_err(|e| io_failure(&format!("cannot open {path}"), e));
     let peer = log::peer_at_start(BufReader::new(open()?));
@@ -74,8 +79,9 @@ pub fn open_log(
     } else {
         Box::new(file)
     };
+    let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, reader));
     Ok((
-        Box::new(BufReader::with_capacity(1 << 16, reader)),
+        LogReader::new(reader).read_ahead(ReadAhead::FILE),
         Some(peer),
     ))
 }

@@ -1,6 +1,5 @@
 //! `grafana-source render`: the provisioning file Grafana would read.
 use super::{open_log, Failure};
-use grafana_source::log::LogReader;
 use grafana_source::render::{self, FileFormat};
 use grafana_source::replay::{self, Flow};
 use grafana_source::Profile;
@@ -36,7 +35,7 @@ fn parse_format(s: &str) -> Result<FileFormat, String> {
 pub fn run(a: Args) -> Result<(), Failure> {
     let (reader, peer) = open_log(&a.log)?;
     let mut steps = 0u64;
-    let last = replay::replay_stream(LogReader::new(reader), a.profile, peer, |_, r| {
+    let last = replay::replay_stream(reader, a.profile, peer, |_, r| {
         steps += 1;
         match a.at {
             Some(n) if r.step >= n => Flow::Stop,

@@ -1,6 +1,5 @@
 //! `grafana-source replay`: fold a log, print step reports or a summary.
 use super::{io_failure, open_log, Failure};
-use grafana_source::log::LogReader;
 use grafana_source::replay::{self, Flow, Replay};
 use grafana_source::summary::{self, Tally};
 use grafana_source::Profile;
@@ -45,22 +44,21 @@ fn run_replay(
     let mut out = BufWriter::new(stdout.lock());
     let mut tally = Tally::default();
     let mut write_err = None;
-    let last: Replay =
-        replay::replay_stream(LogReader::new(reader), profile, peer, |_, report| {
-            tally.add(&report);
-            if steps {
-                if let Err(e) = serde_json::to_writer(&mut out, &report)
-                    .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
-                {
-                    write_err = Some(e);
-                    return Flow::Stop;
-                }
+    let last: Replay = replay::replay_stream(reader, profile, peer, |_, report| {
+        tally.add(&report);
+        if steps {
+            if let Err(e) = serde_json::to_writer(&mut out, &report)
+                .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
+            {
+                write_err = Some(e);
+                return Flow::Stop;
             }
-            match at {
-                Some(n) if report.step >= n => Flow::Stop,
-                _ => Flow::Continue,
-            }
-        })?;
+        }
+        match at {
+            Some(n) if report.step >= n => Flow::Stop,
+            _ => Flow::Continue,
+        }
+    })?;
     if let Some(e) = write_err {
         if e.io_error_kind() == Some(io::ErrorKind::BrokenPipe) {
             return Err(Failure::quiet());
