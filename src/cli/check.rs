@@ -27,12 +27,12 @@ fn name_text(v: &PyValue) -> String {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (reader, peer) = open_log(&a.log)?;
+    let (entries, peer) = open_log(&a.log)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let (mut count, mut steps_with, mut steps) = (0u64, 0u64, 0u64);
     let mut io_err = None;
-    let last = replay::replay_stream(reader, a.profile, peer, |_, r| {
+    let last = replay::replay_stream(entries, a.profile, peer, |_, r| {
         steps += 1;
         let render_error = r.datasources.as_ref().err().map(|e| e.name());
         if r.violations.is_empty()

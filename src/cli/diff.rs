@@ -60,13 +60,13 @@ fn peer(s: &State) -> BTreeMap<String, String> {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (reader, peer_at_start) = open_log(&a.log)?;
+    let (entries, peer_at_start) = open_log(&a.log)?;
     // Fold up to the later of the two steps, as `replay --at` does, keeping the state and
     // render after each of them: memory as big as the world, not the log.
     let mut at: [Option<(State, RenderResult)>; 2] = [None, None];
     let mut steps = 0;
     let wanted = [a.a, a.b];
-    replay_stream(reader, a.profile, peer_at_start, |replay, report| {
+    replay_stream(entries, a.profile, peer_at_start, |replay, report| {
         let step = report.step as usize;
         steps = step + 1;
         for (slot, n) in at.iter_mut().zip(wanted) {

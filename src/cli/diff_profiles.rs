@@ -59,8 +59,8 @@ fn json_side(n: &Names) -> serde_json::Value {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (reader, peer) = open_log(&a.log)?;
-    let (peer, entries) = decide_peer(reader, peer);
+    let (log, peer) = open_log(&a.log)?;
+    let (peer, entries) = decide_peer(log, peer);
     let mut reference = Replay::new(Profile::Libpatch21, peer);
     let mut verified = Replay::new(Profile::Verified, peer);
     let stdout = io::stdout();

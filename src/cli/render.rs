@@ -33,9 +33,9 @@ fn parse_format(s: &str) -> Result<FileFormat, String> {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (reader, peer) = open_log(&a.log)?;
+    let (entries, peer) = open_log(&a.log)?;
     let mut steps = 0u64;
-    let last = replay::replay_stream(reader, a.profile, peer, |_, r| {
+    let last = replay::replay_stream(entries, a.profile, peer, |_, r| {
         steps += 1;
         match a.at {
             Some(n) if r.step >= n => Flow::Stop,

@@ -39,12 +39,12 @@ fn run_replay(
     json: bool,
     show_secrets: bool,
 ) -> Result<(), Failure> {
-    let (reader, peer) = open_log(path)?;
+    let (entries, peer) = open_log(path)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut tally = Tally::default();
     let mut write_err = None;
-    let last: Replay = replay::replay_stream(reader, profile, peer, |_, report| {
+    let last: Replay = replay::replay_stream(entries, profile, peer, |_, report| {
         tally.add(&report);
         if steps {
             if let Err(e) = serde_json::to_writer(&mut out, &report)
