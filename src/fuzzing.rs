@@ -88,7 +88,34 @@ pub fn fuzz_parse_log(data: &[u8]) {
         }
     }
     assert!(reader.next().is_none(), "LogReader is not fused");
+    read_ahead_reads_the_same(data, &entries, failed.as_ref());
     fold_and_check(&entries, None);
+}
+
+/// Reading `data` ahead (limits taken from the input) gives what reading it line by line
+/// gave: `entries` (compared by line and `Debug`), then `failed`, then nothing.
+fn read_ahead_reads_the_same(data: &[u8], entries: &[Entry], failed: Option<&LogError>) {
+    let ahead = log::ReadAhead {
+        lines: data.len() % 7,
+        bytes: usize::from(data.first().copied().unwrap_or(0)) * 4,
+    };
+    let mut reader = LogReader::new(data).read_ahead(ahead);
+    for entry in entries {
+        match reader.next() {
+            Some(Ok(e)) => assert_eq!(
+                (e.line, format!("{e:?}")),
+                (entry.line, format!("{entry:?}")),
+                "{ahead:?}"
+            ),
+            other => panic!("{ahead:?}: line {} read ahead as {other:?}", entry.line),
+        }
+    }
+    match (reader.next(), failed) {
+        (None, None) => {}
+        (Some(Err(e)), Some(f)) if e == *f => {}
+        (got, want) => panic!("{ahead:?}: ended with {got:?}, line by line with {want:?}"),
+    }
+    assert!(reader.next().is_none(), "{ahead:?}: not fused");
 }
 
 // ---------------------------------------------------------------------------------------
