@@ -68,6 +68,43 @@ fn steps_print_one_report_per_nonblank_line_and_stdin_works() {
     );
 }
 
+/// A file is parsed ahead of the fold, standard input line by line: a malformed line in
+/// the middle of a file still comes after the reports of the lines before it, with the
+/// same message and exit status as from standard input.
+#[test]
+fn a_file_read_ahead_fails_where_standard_input_fails() {
+    let good =
+        std::fs::read_to_string(format!("{}/{EXAMPLE}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut lines: Vec<&str> = good.lines().take(12).collect();
+    lines.insert(
+        5,
+        r#"{"hook": "grafana-source-relation-changed", "relation_id": "x"}"#,
+    );
+    let log = lines.join("\n") + "\n";
+    let path = std::env::temp_dir().join(format!("cli-read-ahead-{}.jsonl", std::process::id()));
+    std::fs::write(&path, &log).unwrap();
+    for args in [&["replay", "--steps"][..], &["check"], &["replay"]] {
+        let file_arg = path.to_str().unwrap();
+        let from_file = run(&[args, &[file_arg]].concat(), None);
+        let from_stdin = run(&[args, &["-"]].concat(), Some(&log));
+        assert_eq!(from_file.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            text(&from_file.stdout),
+            text(&from_stdin.stdout),
+            "{args:?}"
+        );
+        assert_eq!(
+            text(&from_file.stderr),
+            text(&from_stdin.stderr),
+            "{args:?}"
+        );
+        assert!(text(&from_file.stderr).contains("line 6"), "{args:?}");
+    }
+    let steps = run(&["replay", "--steps", path.to_str().unwrap()], None);
+    assert_eq!(text(&steps.stdout).lines().count(), 5);
+    std::fs::remove_file(&path).unwrap();
+}
+
 #[test]
 fn at_stops_after_the_chosen_step() {
     let out = run(&["replay", "--steps", "--at", "4", EXAMPLE], None);
