@@ -56,7 +56,10 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut write_err = None;
     let folded = ProviderFold::new(config).run(reader, |report| {
         if write_err.is_none() {
-            if let Err(e) = writeln!(out, "{}", report.to_json()) {
+            let written = serde_json::to_writer(&mut out, &report)
+                .map_err(io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
                 write_err = Some(e);
             }
         }

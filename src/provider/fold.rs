@@ -21,7 +21,8 @@ use super::log::{Action, ProviderEntry, ProviderLogReader};
 use super::{sanitize_source_url, ProviderConfig, Warning, SOURCE_DATA_KEY, SOURCE_HOST_KEY};
 use crate::log::{Databag, HookKind, LogError};
 use imbl::OrdMap;
-use serde_json::{json, Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -229,38 +230,59 @@ pub struct ProviderReport {
     pub warnings: Vec<Warning>,
 }
 
-fn bag_json(bag: &Databag) -> Value {
-    Value::Object(
-        bag.iter()
-            .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-            .collect(),
-    )
+/// A databag as a JSON object, keys in the databag's (sorted) order.
+struct BagJson<'a>(&'a Databag);
+
+impl Serialize for BagJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (&**k, &**v)))
+    }
 }
 
-fn by_relation(bags: &OrdMap<u64, Databag>) -> Value {
-    Value::Object(
-        bags.iter()
-            .map(|(id, bag)| (id.to_string(), bag_json(bag)))
-            .collect::<Map<_, _>>(),
-    )
+/// Databags by relation, keyed by the relation id as a string, in id order.
+struct ByRelation<'a>(&'a OrdMap<u64, Databag>);
+
+impl Serialize for ByRelation<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .iter()
+                .map(|(id, bag)| (id.to_string(), BagJson(bag))),
+        )
+    }
+}
+
+/// The report as one JSON object: `step`, `line`, `hook`, `op`, `unit`, `leader`,
+/// `app_data` and `unit_data` (relation id as a string → databag), `warnings` (texts).
+/// Databag values are written in full, secrets included, as `replay --steps` does.
+/// `grafana-source provider` writes it straight to its output, one line a step.
+impl Serialize for ProviderReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Warnings<'a>(&'a [Warning]);
+        impl Serialize for Warnings<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(|w| w.to_string()))
+            }
+        }
+        let mut m = s.serialize_map(Some(9))?;
+        m.serialize_entry("step", &self.step)?;
+        m.serialize_entry("line", &self.line)?;
+        m.serialize_entry("hook", &self.hook.as_deref())?;
+        m.serialize_entry("op", &self.op)?;
+        m.serialize_entry("unit", &self.unit.as_deref())?;
+        m.serialize_entry("leader", &self.leader)?;
+        m.serialize_entry("app_data", &ByRelation(&self.app_data))?;
+        m.serialize_entry("unit_data", &ByRelation(&self.unit_data))?;
+        m.serialize_entry("warnings", &Warnings(&self.warnings))?;
+        m.end()
+    }
 }
 
 impl ProviderReport {
-    /// The report as one JSON object: `step`, `line`, `hook`, `op`, `unit`, `leader`,
-    /// `app_data` and `unit_data` (relation id as a string → databag), `warnings` (texts).
-    /// Databag values are printed in full, secrets included, as `replay --steps` does.
+    /// The report as a JSON value: what its [`Serialize`] writes.
     pub fn to_json(&self) -> Value {
-        json!({
-            "step": self.step,
-            "line": self.line,
-            "hook": self.hook.as_deref(),
-            "op": self.op,
-            "unit": self.unit.as_deref(),
-            "leader": self.leader,
-            "app_data": by_relation(&self.app_data),
-            "unit_data": by_relation(&self.unit_data),
-            "warnings": self.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-        })
+        // Strings, integers, booleans and string-keyed maps: nothing for it to refuse.
+        serde_json::to_value(self).expect("a provider report is JSON")
     }
 }
 
@@ -358,6 +380,46 @@ mod tests {
 
     fn host(r: &ProviderReport, id: u64) -> Option<&str> {
         r.unit_data.get(&id)?.get(SOURCE_HOST_KEY).map(|v| &**v)
+    }
+
+    /// The report's JSON: its keys in one order, relations by id as numbers order them
+    /// (2 before 10, where text order would put "10" first), warnings as their texts.
+    #[test]
+    fn report_json_keeps_its_key_order_and_relations_by_id() {
+        let r = fold(
+            "t",
+            concat!(
+                r#"{"hook": "grafana-source-relation-created", "relation_id": 10, "leader": true, "fqdn": "h"}"#, "\n",
+                r#"{"hook": "grafana-source-relation-created", "relation_id": 2}"#, "\n",
+                r#"{"op": "update_source", "url": "ing/x"}"#, "\n",
+            ),
+        )
+        .unwrap();
+        let last = r.last().unwrap();
+        let text = serde_json::to_string(last).unwrap();
+        let at: Vec<usize> = [
+            "step",
+            "line",
+            "hook",
+            "op",
+            "unit",
+            "leader",
+            "app_data",
+            "unit_data",
+            "warnings",
+        ]
+        .iter()
+        .map(|k| text.find(&format!("\"{k}\":")).expect(k))
+        .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert!(text.contains(r#""unit_data":{"2":{"#), "{text}");
+        assert!(text.contains(r#""op":"update_source""#), "{text}");
+        let warning = last.warnings[0].to_string();
+        assert!(
+            text.ends_with(&format!("\"warnings\":[{}]}}", Value::from(warning))),
+            "{text}"
+        );
+        assert_eq!(last.to_json().to_string(), text);
     }
 
     #[test]
