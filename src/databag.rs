@@ -220,6 +220,15 @@ impl<'a> IntoIterator for &'a Databag {
     }
 }
 
+/// A JSON object of strings, keys in the databag's (sorted) order: how hook logs and
+/// provider reports write a databag. Values are written as they are: a caller that shows
+/// one to people redacts it first.
+impl serde::Serialize for Databag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter().map(|(k, v)| (&**k, &**v)))
+    }
+}
+
 impl std::ops::Index<&str> for Databag {
     type Output = Arc<str>;
     /// Panics when `key` is missing, as indexing a map does.
@@ -294,6 +303,16 @@ mod tests {
         // In order but for a key given twice in a row: still the later value, once.
         let adjacent = bag(&[("a", "0"), ("a", "1"), ("b", "2"), ("c", "3")]);
         assert_eq!(pairs(&adjacent), pairs(&sorted));
+    }
+
+    #[test]
+    fn serialises_as_an_object_of_strings_in_key_order() {
+        let b = bag(&[("b", "2"), ("a", "\"1\""), ("b", "3")]);
+        assert_eq!(
+            serde_json::to_string(&b).unwrap(),
+            r#"{"a":"\"1\"","b":"3"}"#
+        );
+        assert_eq!(serde_json::to_string(&Databag::new()).unwrap(), "{}");
     }
 
     fn bag(pairs: &[(&str, &str)]) -> Databag {

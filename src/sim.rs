@@ -1254,13 +1254,7 @@ fn hash_state<H: Hasher>(s: &State, h: &mut H) {
 /// One entry as a hook log v1 object (fields in the spec's order; absent ones omitted).
 pub fn entry_json(e: &Entry) -> serde_json::Value {
     use serde_json::{Map, Value};
-    let bag_json = |b: &Databag| {
-        Value::Object(
-            b.iter()
-                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
-                .collect(),
-        )
-    };
+    let bag_json = |b: &Databag| serde_json::json!(b);
     let mut m = Map::new();
     m.insert("hook".into(), Value::from(&*e.hook.name));
     if let Some(u) = &e.unit {

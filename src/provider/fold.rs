@@ -230,25 +230,12 @@ pub struct ProviderReport {
     pub warnings: Vec<Warning>,
 }
 
-/// A databag as a JSON object, keys in the databag's (sorted) order.
-struct BagJson<'a>(&'a Databag);
-
-impl Serialize for BagJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (&**k, &**v)))
-    }
-}
-
 /// Databags by relation, keyed by the relation id as a string, in id order.
 struct ByRelation<'a>(&'a OrdMap<u64, Databag>);
 
 impl Serialize for ByRelation<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(
-            self.0
-                .iter()
-                .map(|(id, bag)| (id.to_string(), BagJson(bag))),
-        )
+        s.collect_map(self.0.iter().map(|(id, bag)| (id.to_string(), bag)))
     }
 }
 
