@@ -779,7 +779,7 @@ pub struct ReadAhead {
 
 impl ReadAhead {
     /// Parse each line when it is asked for.
-    pub const NONE: ReadAhead = ReadAhead { lines: 1, bytes: 0 };
+    pub const NONE: ReadAhead = ReadAhead { lines: 1, bytes: 1 };
     /// What the command line uses for files: 32 lines, at most 1 MiB of them.
     pub const FILE: ReadAhead = ReadAhead {
         lines: 32,
@@ -799,7 +799,7 @@ impl<R: BufRead, T> LineParser<R, T> {
     }
 
     /// Parse up to `ahead` lines ahead of the consumer (see [`ReadAhead`]); `lines` below
-    /// one counts as one.
+    /// one counts as one, and so does `bytes` (a refill reads at least one line).
     ///
     /// ```
     /// use grafana_source::log::{LogReader, ReadAhead};
@@ -815,7 +815,7 @@ impl<R: BufRead, T> LineParser<R, T> {
     pub fn read_ahead(mut self, ahead: ReadAhead) -> Self {
         self.ahead = ReadAhead {
             lines: ahead.lines.max(1),
-            bytes: ahead.bytes,
+            bytes: ahead.bytes.max(1),
         };
         self
     }
@@ -845,7 +845,7 @@ impl<R: BufRead, T> Iterator for LineParser<R, T> {
         }
         // Refill: a line's text stays in `self.lines` until the next is read.
         let mut bytes = 0;
-        while self.queue.len() < self.ahead.lines && bytes < self.ahead.bytes.max(1) {
+        while self.queue.len() < self.ahead.lines && bytes < self.ahead.bytes {
             let Some(item) = self.parse_next() else {
                 break;
             };
