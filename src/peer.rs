@@ -156,7 +156,7 @@ fn as_loaded(value: &PyValue) -> Option<(PyValue, usize)> {
     match value {
         PyValue::Dict(d) => {
             let mut depth = 0;
-            let mut out = PyDict::with_capacity_and_hasher(d.len(), Default::default());
+            let mut out = PyDict::with_capacity(d.len());
             for (k, v) in d.iter() {
                 let k = match k {
                     PyKey::Int(n) => PyKey::Str(Arc::from(n.to_string())),

@@ -491,7 +491,10 @@ mod tests {
         let PyValue::Dict(d) = &v else { panic!() };
         let keys: Vec<_> = d.keys().cloned().collect();
         assert_eq!(keys, [PyKey::Str("b".into()), PyKey::Str("a".into())]);
-        assert!(matches!(d[0], PyValue::Int(PyInt::Small(3))));
+        assert!(matches!(
+            d.get_index(0).unwrap().1,
+            PyValue::Int(PyInt::Small(3))
+        ));
         assert!(matches!(loads("-0"), Ok(PyValue::Int(PyInt::Small(0)))));
         assert!(matches!(loads("-0.0"), Ok(PyValue::Float(x)) if x == 0.0 && x.is_sign_negative()));
         assert!(matches!(

@@ -13,6 +13,7 @@
 
 #[cfg(test)]
 mod cpython_cases;
+mod dict;
 pub mod json;
 mod text;
 mod value;

@@ -3,7 +3,6 @@
 //! Every operation is total: where Python raises, the function returns the exception
 //! class as `Err(PyExc)`.
 use super::text;
-use indexmap::IndexMap;
 use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
@@ -90,8 +89,7 @@ impl indexmap::Equivalent<PyKey> for StrKey<'_> {
     }
 }
 
-/// A Python dict: insertion-ordered, as `json.dumps` writes it.
-pub type PyDict = IndexMap<PyKey, PyValue, foldhash::fast::RandomState>;
+pub use super::dict::PyDict;
 
 /// A value as Python's `json.loads` returns it.
 #[derive(Debug, Clone)]

@@ -637,7 +637,7 @@ impl SourceParts {
         let extras = self.extras.as_ref().map_err(|e| *e);
         // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
         let len = 4 + extras.map_or(0, |x| x.len());
-        let mut host_data = PyDict::with_capacity_and_hasher(len, Default::default());
+        let mut host_data = PyDict::with_capacity(len);
         host_data.insert(keys.unit.clone(), PyValue::Str(unit_name.clone()));
         host_data.insert(
             keys.source_name.clone(),

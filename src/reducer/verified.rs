@@ -743,7 +743,7 @@ fn unit_entry(sd: &SourceData, unit: &UnitName, name: &Arc<str>, host: &Arc<str>
     // Sized for the keys it gets: an entry is kept as long as its unit and host stay.
     let len =
         4 + usize::from(sd.extra_fields.is_some()) + usize::from(sd.secure_extra_fields.is_some());
-    let mut e = PyDict::with_capacity_and_hasher(len, Default::default());
+    let mut e = PyDict::with_capacity(len);
     let keys = &*super::ENTRY_KEYS;
     e.insert(keys.unit.clone(), PyValue::Str(unit.0.clone()));
     e.insert(keys.source_name.clone(), PyValue::Str(name.clone()));
