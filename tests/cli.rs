@@ -316,3 +316,83 @@ fn a_reader_that_goes_away_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
+
+/// The output `args` gives while its standard input stays open: sends `lines`, then reads
+/// `want` lines of output before closing the input. A missing line fails after a minute
+/// instead of hanging the suite (a guard, not a measure: a passing run takes milliseconds).
+fn output_while_input_open(args: &[&str], lines: &[&str], want: usize) -> Vec<String> {
+    use std::io::BufRead;
+    use std::sync::mpsc;
+    let mut child = bin()
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let got: Result<Vec<String>, _> = (0..want)
+        .map(|_| rx.recv_timeout(std::time::Duration::from_secs(60)))
+        .collect();
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    got.unwrap_or_else(|_| panic!("{args:?}: fewer than {want} lines while the input was open"))
+}
+
+#[test]
+fn a_live_stream_shows_each_step_as_its_line_is_folded() {
+    let example =
+        std::fs::read_to_string(format!("{}/{EXAMPLE}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    // Up to the departed hook that raises (line 21): `check` has something to say there.
+    let head: Vec<&str> = example.lines().take(21).collect();
+    let closed = |args: &[&str]| text(&run(args, Some(&(head.join("\n") + "\n"))).stdout);
+    let steps = closed(&["replay", "--steps", "-"]);
+    assert_eq!(steps.lines().count(), 21);
+    assert_eq!(
+        output_while_input_open(&["replay", "--steps", "-"], &head, 21),
+        steps.lines().collect::<Vec<_>>()
+    );
+    // Everything but the closing count, which waits for the end of the log.
+    let check = closed(&["check", "-"]);
+    let findings: Vec<&str> = check.lines().collect();
+    let findings = &findings[..findings.len() - 1];
+    assert!(findings[0].starts_with("step "), "{check}");
+    assert_eq!(
+        output_while_input_open(&["check", "-"], &head, findings.len()),
+        findings
+    );
+    let differences = closed(&["diff-profiles", "-"]);
+    let differences: Vec<&str> = differences.lines().collect();
+    let differences = &differences[..differences.len() - 1];
+    assert!(differences[0].starts_with("step 19 "), "{differences:?}");
+    assert_eq!(
+        output_while_input_open(&["diff-profiles", "-"], &head, differences.len()),
+        differences
+    );
+
+    let fixture = |n: &str| format!("{}/tests/fixtures/provider/{n}", env!("CARGO_MANIFEST_DIR"));
+    let provider_log = std::fs::read_to_string(fixture("prometheus-0.jsonl")).unwrap();
+    let lines: Vec<&str> = provider_log.lines().collect();
+    let args = ["provider", "--config", &fixture("prometheus.json"), "-"];
+    let reports = text(&run(&args, Some(&provider_log)).stdout);
+    assert_eq!(reports.lines().count(), lines.len());
+    assert_eq!(
+        output_while_input_open(&args, &lines, lines.len()),
+        reports.lines().collect::<Vec<_>>()
+    );
+}

@@ -1,9 +1,9 @@
 //! `grafana-source check`: replay a log and report every broken invariant.
-use super::{open_log, Failure};
+use super::{open_log, Failure, StepOut};
 use grafana_source::py::PyValue;
 use grafana_source::replay::{self, Flow};
 use grafana_source::Profile;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
 /// Replay a log and report each broken invariant: step, hook, invariant, names involved.
 /// Exit status: 0 none broken, 1 some broken, 2 unusable input.
@@ -28,8 +28,7 @@ fn name_text(v: &PyValue) -> String {
 
 pub fn run(a: Args) -> Result<(), Failure> {
     let (entries, peer) = open_log(&a.log)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = StepOut::for_log(&a.log);
     let (mut count, mut steps_with, mut steps) = (0u64, 0u64, 0u64);
     let mut io_err = None;
     let last = replay::replay_stream(entries, a.profile, peer, |_, r| {
@@ -91,7 +90,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
                 }
             });
         }
-        match res {
+        match res.and_then(|()| out.step_done()) {
             Ok(()) => Flow::Continue,
             Err(e) => {
                 io_err = Some(e);

@@ -1,10 +1,10 @@
 //! `grafana-source diff-profiles`: where `libpatch21` and `verified` disagree.
-use super::{open_log, Failure};
+use super::{open_log, Failure, StepOut};
 use grafana_source::render::RenderResult;
 use grafana_source::replay::{decide_peer, Replay};
 use grafana_source::Profile;
 use std::collections::BTreeSet;
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 
 /// For each step where the two profiles disagree on the provisioned or deleted names,
 /// show both sides. Exit status: 0 no disagreement, 1 some, 2 unusable input.
@@ -63,8 +63,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let (peer, entries) = decide_peer(log, peer);
     let mut reference = Replay::new(Profile::Libpatch21, peer);
     let mut verified = Replay::new(Profile::Verified, peer);
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = StepOut::for_log(&a.log);
     let (mut differing, mut steps) = (0u64, 0u64);
     for entry in entries {
         let entry = entry?;
@@ -90,7 +89,8 @@ pub fn run(a: Args) -> Result<(), Failure> {
                 side(&nr, false), side(&nv, false), side(&nr, true), side(&nv, true)
             )
         };
-        res.map_err(|e| super::io_failure("cannot write output", e))?;
+        res.and_then(|()| out.step_done())
+            .map_err(|e| super::io_failure("cannot write output", e))?;
     }
     if !a.json {
         let _ = writeln!(

@@ -3,7 +3,7 @@
 use grafana_source::log::{self, LogReader, ReadAhead};
 use grafana_source::world::PeerAtStart;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 
 pub mod check;
 pub mod diff;
@@ -57,6 +57,49 @@ impl Failure {
 /// left cold (on a 10,000-relation log that was 15% of `replay`'s wall time).
 pub fn leave<T>(world: T) {
     std::mem::forget(world);
+}
+
+/// Standard output for what a command writes step by step. Buffered; when the log comes
+/// from standard input, which may be a live stream (`tail -f unit.jsonl | grafana-source
+/// replay --steps -`), [`StepOut::step_done`] flushes it, so that a step's output shows
+/// as its line is folded rather than when the buffer fills or the stream ends. A file's
+/// output is written a buffer at a time.
+pub struct StepOut {
+    out: BufWriter<io::StdoutLock<'static>>,
+    live: bool,
+}
+
+impl StepOut {
+    /// Output for the log at `path` (`-`: standard input).
+    pub fn for_log(path: &str) -> StepOut {
+        StepOut {
+            out: BufWriter::new(io::stdout().lock()),
+            live: path == "-",
+        }
+    }
+
+    /// The output of one step is complete: shown now when the log is live.
+    pub fn step_done(&mut self) -> io::Result<()> {
+        if self.live {
+            self.out.flush()
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Write for StepOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// A log's entries as the commands read them.

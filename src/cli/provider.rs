@@ -5,7 +5,7 @@ use grafana_source::metadata::CharmMetadata;
 use grafana_source::provider::fold::{ProviderError, ProviderFold};
 use grafana_source::provider::{ProviderArgs, ProviderConfig};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
 /// Fold a provider unit's log (see docs/provider.md) and print one JSON object per step:
@@ -51,14 +51,14 @@ pub fn run(a: Args) -> Result<(), Failure> {
             File::open(&a.log).map_err(|e| io_failure(&format!("cannot open {}", a.log), e))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = super::StepOut::for_log(&a.log);
     let mut write_err = None;
     let folded = ProviderFold::new(config).run(reader, |report| {
         if write_err.is_none() {
             let written = serde_json::to_writer(&mut out, &report)
                 .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"));
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.step_done());
             if let Err(e) = written {
                 write_err = Some(e);
             }

@@ -1,5 +1,5 @@
 //! `grafana-source replay`: fold a log, print step reports or a summary.
-use super::{io_failure, open_log, Failure};
+use super::{io_failure, open_log, Failure, StepOut};
 use grafana_source::replay::{self, Flow, Replay};
 use grafana_source::summary::{self, Tally};
 use grafana_source::Profile;
@@ -40,16 +40,17 @@ fn run_replay(
     show_secrets: bool,
 ) -> Result<(), Failure> {
     let (entries, peer) = open_log(path)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    let mut out = StepOut::for_log(path);
     let mut tally = Tally::default();
     let mut write_err = None;
     let last: Replay = replay::replay_stream(entries, profile, peer, |_, report| {
         tally.add(&report);
         if steps {
-            if let Err(e) = serde_json::to_writer(&mut out, &report)
-                .and_then(|_| out.write_all(b"\n").map_err(serde_json::Error::io))
-            {
+            if let Err(e) = serde_json::to_writer(&mut out, &report).and_then(|_| {
+                out.write_all(b"\n")
+                    .and_then(|()| out.step_done())
+                    .map_err(serde_json::Error::io)
+            }) {
                 write_err = Some(e);
                 return Flow::Stop;
             }
