@@ -1,6 +1,6 @@
 //! `grafana-source provider`: fold a provider unit's log and print, after each step, what
 //! the unit (and, as leader, its application) has written into each relation.
-use super::{io_failure, Failure};
+use super::{io_failure, Failure, StepOut};
 use grafana_source::metadata::CharmMetadata;
 use grafana_source::provider::fold::{ProviderError, ProviderFold};
 use grafana_source::provider::{ProviderArgs, ProviderConfig};
@@ -51,7 +51,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
             File::open(&a.log).map_err(|e| io_failure(&format!("cannot open {}", a.log), e))?;
         Box::new(BufReader::with_capacity(1 << 16, file))
     };
-    let mut out = super::StepOut::for_log(&a.log);
+    let mut out = StepOut::for_log(&a.log);
     let mut write_err = None;
     let folded = ProviderFold::new(config).run(reader, |report| {
         if write_err.is_none() {
