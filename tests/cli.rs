@@ -6,15 +6,20 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_grafana-source"))
 }
 
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = bin()
+/// The command started from the crate's directory, its standard streams piped.
+fn spawn(args: &[&str]) -> std::process::Child {
+    bin()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = spawn(args);
     let mut pipe = child.stdin.take().unwrap();
     pipe.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
     drop(pipe);
@@ -323,14 +328,8 @@ fn a_reader_that_goes_away_is_not_an_error() {
 fn output_while_input_open(args: &[&str], lines: &[&str], want: usize) -> Vec<String> {
     use std::io::BufRead;
     use std::sync::mpsc;
-    let mut child = bin()
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Its standard error is not read: the few lines these logs give fit the pipe.
+    let mut child = spawn(args);
     let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -367,23 +366,18 @@ fn a_live_stream_shows_each_step_as_its_line_is_folded() {
         output_while_input_open(&["replay", "--steps", "-"], &head, 21),
         steps.lines().collect::<Vec<_>>()
     );
-    // Everything but the closing count, which waits for the end of the log.
-    let check = closed(&["check", "-"]);
-    let findings: Vec<&str> = check.lines().collect();
-    let findings = &findings[..findings.len() - 1];
-    assert!(findings[0].starts_with("step "), "{check}");
-    assert_eq!(
-        output_while_input_open(&["check", "-"], &head, findings.len()),
-        findings
-    );
-    let differences = closed(&["diff-profiles", "-"]);
-    let differences: Vec<&str> = differences.lines().collect();
-    let differences = &differences[..differences.len() - 1];
-    assert!(differences[0].starts_with("step 19 "), "{differences:?}");
-    assert_eq!(
-        output_while_input_open(&["diff-profiles", "-"], &head, differences.len()),
-        differences
-    );
+    // `check`'s findings and `diff-profiles`' differences, all but the closing count,
+    // which waits for the end of the log.
+    for (command, first) in [("check", "step 19 "), ("diff-profiles", "step 19 ")] {
+        let all = closed(&[command, "-"]);
+        let lines: Vec<&str> = all.lines().collect();
+        let per_step = &lines[..lines.len() - 1];
+        assert!(per_step[0].starts_with(first), "{all}");
+        assert_eq!(
+            output_while_input_open(&[command, "-"], &head, per_step.len()),
+            per_step
+        );
+    }
 
     let fixture = |n: &str| format!("{}/tests/fixtures/provider/{n}", env!("CARGO_MANIFEST_DIR"));
     let provider_log = std::fs::read_to_string(fixture("prometheus-0.jsonl")).unwrap();
