@@ -300,6 +300,7 @@ impl FromIterator<(PyKey, PyValue)> for PyDict {
 mod tests {
     use super::*;
     use crate::py::StrKey;
+    use proptest::prelude::*;
     use std::sync::Arc;
 
     fn k(s: &str) -> PyKey {
@@ -319,39 +320,110 @@ mod tests {
             .collect()
     }
 
-    /// A dict grown past `SMALL` keys, written to and read from on both sides of the
-    /// move, behaves like an `IndexMap` given the same operations.
-    #[test]
-    fn small_and_big_dicts_behave_alike() {
-        let mut d = PyDict::default();
-        let mut m: Big = Big::default();
-        for round in 0..3 {
-            for i in 0..(SMALL as i64 + 4) {
-                let key = if i % 3 == 0 {
-                    PyKey::Int(i)
-                } else {
-                    k(&format!("k{i}"))
-                };
-                assert_eq!(
-                    d.insert(key.clone(), int(i + round))
-                        .map(|v| format!("{v:?}")),
-                    m.insert(key.clone(), int(i + round))
-                        .map(|v| format!("{v:?}")),
-                );
-                assert_eq!(d.len(), m.len());
-                let removed = k(&format!("k{}", (i + round) % 5));
-                if i % 4 == 1 {
-                    assert_eq!(
-                        d.shift_remove(&removed).map(|v| format!("{v:?}")),
-                        m.shift_remove(&removed).map(|v| format!("{v:?}")),
-                    );
-                }
-                let got: Vec<_> = d.iter().map(|(k, v)| format!("{k:?}{v:?}")).collect();
-                let want: Vec<_> = m.iter().map(|(k, v)| format!("{k:?}{v:?}")).collect();
-                assert_eq!(got, want, "round {round}, step {i}");
-            }
+    /// One operation on a dict, with a key from a pool of ten (five `str`, five `int`,
+    /// one `int` whose text is a `str` key's) so that sequences hit keys again.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, i64),
+        Remove(u8),
+        SetAt(usize, i64),
+        Sort,
+    }
+
+    fn pool_key(n: u8) -> PyKey {
+        match n % 10 {
+            n @ 0..5 => k(&format!("{}", n + 3)),
+            n => PyKey::Int(i64::from(n)),
         }
-        assert!(matches!(d.0, Repr::Big(_)));
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<u8>(), any::<i64>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            2 => any::<u8>().prop_map(Op::Remove),
+            1 => (0usize..12, any::<i64>()).prop_map(|(i, v)| Op::SetAt(i, v)),
+            1 => Just(Op::Sort),
+        ]
+    }
+
+    fn shown<'a>(it: impl Iterator<Item = (&'a PyKey, &'a PyValue)>) -> Vec<String> {
+        it.map(|(k, v)| format!("{k:?}={v:?}")).collect()
+    }
+
+    /// Keys ordered by `int` value first, then `str` text: any total order serves.
+    fn key_order(a: &PyKey, b: &PyKey) -> std::cmp::Ordering {
+        a.cmp(b)
+    }
+
+    proptest! {
+        /// Any sequence of writes leaves a `PyDict` (small, big, or moved from one to the
+        /// other) holding what an `IndexMap` given the same writes holds, in its order,
+        /// and both answer every lookup alike.
+        #[test]
+        fn a_dict_is_an_index_map(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut d = PyDict::default();
+            let mut m = Big::default();
+            for op in &ops {
+                match *op {
+                    Op::Insert(key, v) => prop_assert_eq!(
+                        format!("{:?}", d.insert(pool_key(key), int(v))),
+                        format!("{:?}", m.insert(pool_key(key), int(v)))
+                    ),
+                    Op::Remove(key) => prop_assert_eq!(
+                        format!("{:?}", d.shift_remove(&pool_key(key))),
+                        format!("{:?}", m.shift_remove(&pool_key(key)))
+                    ),
+                    Op::SetAt(i, v) => {
+                        if let Some((_, slot)) = d.get_index_mut(i) {
+                            *slot = int(v);
+                        }
+                        if let Some((_, slot)) = m.get_index_mut(i) {
+                            *slot = int(v);
+                        }
+                    }
+                    Op::Sort => {
+                        d.sort_by(|a, _, b, _| key_order(a, b));
+                        m.sort_by(|a, _, b, _| key_order(a, b));
+                    }
+                }
+                prop_assert_eq!(d.len(), m.len());
+                prop_assert_eq!(shown(d.iter()), shown(m.iter()));
+                prop_assert_eq!(shown(d.iter().rev()), shown(m.iter().rev()));
+                for n in 0..10 {
+                    let key = pool_key(n);
+                    prop_assert_eq!(
+                        format!("{:?}", d.get(&key)),
+                        format!("{:?}", m.get(&key))
+                    );
+                    if let PyKey::Str(s) = &key {
+                        prop_assert_eq!(d.contains_key(&StrKey(s)), m.contains_key(&key));
+                    }
+                }
+                prop_assert!(d.len() <= SMALL || matches!(d.0, Repr::Big(_)));
+            }
+            let owned: Vec<(PyKey, PyValue)> = d.clone().into_iter().collect();
+            let want: Vec<(PyKey, PyValue)> = m.into_iter().collect();
+            prop_assert_eq!(format!("{owned:?}"), format!("{want:?}"));
+            let rebuilt: PyDict = owned.into_iter().collect();
+            prop_assert_eq!(shown(rebuilt.iter()), shown(d.iter()));
+        }
+    }
+
+    /// A ninth key moves a dict to the hash-indexed form, in the same order.
+    #[test]
+    fn a_ninth_key_moves_a_dict_to_an_index_map() {
+        let mut d = PyDict::with_capacity(2);
+        for n in 0..=SMALL as u8 {
+            d.insert(pool_key(n), int(n.into()));
+            assert_eq!(matches!(d.0, Repr::Big(_)), d.len() > SMALL);
+        }
+        let order: Vec<_> = (0..=SMALL as u8)
+            .map(|n| format!("{:?}", pool_key(n)))
+            .collect();
+        assert_eq!(
+            d.keys().map(|k| format!("{k:?}")).collect::<Vec<_>>(),
+            order
+        );
     }
 
     #[test]
