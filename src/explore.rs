@@ -184,9 +184,15 @@ struct Successor {
 
 fn expand(slice: &[(u32, World)], opts: &Options, keep: bool, memo: &mut Memo) -> Vec<Successor> {
     let target = &opts.target;
-    let mut out = Vec::new();
-    for (node, world) in slice {
-        for action in world.actions_in(&opts.alphabet) {
+    // Every parent's actions first, so that the successors (each holding a world) are
+    // written once into a vector of their number, not copied each time it doubles.
+    let actions: Vec<Vec<Action>> = slice
+        .iter()
+        .map(|(_, world)| world.actions_in(&opts.alphabet))
+        .collect();
+    let mut out = Vec::with_capacity(actions.iter().map(Vec::len).sum());
+    for ((node, world), actions) in slice.iter().zip(actions) {
+        for action in actions {
             let (next, seen) = world.apply_memo(&action, Some(&mut *memo));
             out.push(Successor {
                 parent: *node,
