@@ -92,8 +92,7 @@ fn item_flags(d: &Datasource, data_dollar: Option<u8>) -> u8 {
 fn same_object(a: &Option<PyValue>, b: &Option<PyValue>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(PyValue::Dict(x)), Some(PyValue::Dict(y))) => Arc::ptr_eq(x, y),
-        (Some(PyValue::Str(x)), Some(PyValue::Str(y))) => Arc::ptr_eq(x, y),
+        (Some(x), Some(y)) => x.is_same_object(y),
         _ => false,
     }
 }

@@ -377,8 +377,7 @@ impl Catalog {
     /// states (the very value), else made now. Either way the text of the content, so a
     /// hash of it does not depend on where the value came from.
     fn stored_state_text(&self, state: &PyValue) -> std::borrow::Cow<'_, str> {
-        let same = |l: &PyValue| matches!((l, state), (PyValue::Dict(a), PyValue::Dict(b)) if Arc::ptr_eq(a, b));
-        match self.legacy.iter().position(same) {
+        match self.legacy.iter().position(|l| l.is_same_object(state)) {
             Some(i) => std::borrow::Cow::Borrowed(&self.legacy_texts[i]),
             None => std::borrow::Cow::Owned(py::json::dumps(state)),
         }
@@ -1395,9 +1394,7 @@ mod tests {
         for state in &catalog.legacy {
             assert_eq!(catalog.stored_state_text(state), py::json::dumps(state));
             let elsewhere = py::json::loads(&py::json::dumps(state)).unwrap();
-            assert!(
-                !matches!((state, &elsewhere), (PyValue::Dict(a), PyValue::Dict(b)) if Arc::ptr_eq(a, b))
-            );
+            assert!(!state.is_same_object(&elsewhere));
             let key = entry_hash(Profile::Libpatch21, &upgrade(state), &catalog);
             assert_eq!(
                 key,

@@ -109,6 +109,17 @@ impl PyValue {
     pub fn dict(d: PyDict) -> PyValue {
         PyValue::Dict(Arc::new(d))
     }
+
+    /// Whether both are the very same object: a dict or a string shared by pointer.
+    /// Nothing else is assumed the same (a list is held by value), so `false` says
+    /// nothing about equality.
+    pub fn is_same_object(&self, other: &PyValue) -> bool {
+        match (self, other) {
+            (PyValue::Dict(x), PyValue::Dict(y)) => Arc::ptr_eq(x, y),
+            (PyValue::Str(x), PyValue::Str(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        }
+    }
 }
 
 /// CPython's default limit on the digits of an `int` read from text
@@ -623,6 +634,20 @@ mod tests {
     use super::*;
     use crate::py::cpython_cases;
     use crate::py::json::{dumps, loads};
+
+    /// A clone shares the dict or string; an equal value made separately is another
+    /// object; a number is never taken for the same object.
+    #[test]
+    fn same_object_is_identity_not_equality() {
+        for text in [r#"{"a": 1}"#, r#""a""#] {
+            let v = loads(text).unwrap();
+            assert!(v.is_same_object(&v.clone()), "{text}");
+            assert!(!v.is_same_object(&loads(text).unwrap()), "{text}");
+        }
+        let n = PyValue::Int(PyInt::Small(1));
+        assert!(!n.is_same_object(&n.clone()));
+        assert!(!loads("[]").unwrap().is_same_object(&loads("[]").unwrap()));
+    }
 
     fn v(json: &str) -> PyValue {
         loads(json).unwrap_or_else(|e| panic!("{json}: {e:?}"))
