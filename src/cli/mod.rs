@@ -78,6 +78,13 @@ impl StepOut {
         }
     }
 
+    /// One JSON value on a line of its own, as a step's whole output.
+    pub fn json_line(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut *self, value)?;
+        self.out.write_all(b"\n")?;
+        self.step_done()
+    }
+
     /// The output of one step is complete: shown now when the log is live.
     pub fn step_done(&mut self) -> io::Result<()> {
         if self.live {

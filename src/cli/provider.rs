@@ -55,11 +55,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let mut write_err = None;
     let folded = ProviderFold::new(config).run(reader, |report| {
         if write_err.is_none() {
-            let written = serde_json::to_writer(&mut out, &report)
-                .map_err(io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
-                .and_then(|()| out.step_done());
-            if let Err(e) = written {
+            if let Err(e) = out.json_line(&report) {
                 write_err = Some(e);
             }
         }

@@ -46,11 +46,7 @@ fn run_replay(
     let last: Replay = replay::replay_stream(entries, profile, peer, |_, report| {
         tally.add(&report);
         if steps {
-            if let Err(e) = serde_json::to_writer(&mut out, &report).and_then(|_| {
-                out.write_all(b"\n")
-                    .and_then(|()| out.step_done())
-                    .map_err(serde_json::Error::io)
-            }) {
+            if let Err(e) = out.json_line(&report) {
                 write_err = Some(e);
                 return Flow::Stop;
             }
@@ -61,13 +57,7 @@ fn run_replay(
         }
     })?;
     if let Some(e) = write_err {
-        if e.io_error_kind() == Some(io::ErrorKind::BrokenPipe) {
-            return Err(Failure::quiet());
-        }
-        return Err(Failure {
-            code: 2,
-            message: format!("cannot write output: {e}"),
-        });
+        return Err(io_failure("cannot write output", e));
     }
     if let Some(n) = at {
         if tally.steps <= n {
