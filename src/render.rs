@@ -570,7 +570,7 @@ impl serde::Serialize for DatasourceJson<'_> {
 }
 
 /// An entry of the provisioning file's `deleteDatasources`, as [`Rendered::to_json`] has it.
-pub fn delete_json(name: &PyValue) -> serde_json::Value {
+fn delete_json(name: &PyValue) -> serde_json::Value {
     serde_json::json!({"orgId": 1, "name": name.to_json()})
 }
 
@@ -1291,17 +1291,6 @@ pub fn escape_dollars(v: serde_json::Value) -> serde_json::Value {
                 .collect(),
         ),
         other => other,
-    }
-}
-
-/// Whether any string (key or value) in the provisioning JSON contains `$`.
-pub fn has_dollar(v: &serde_json::Value) -> bool {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => has_dollar_text(s),
-        Value::Array(items) => items.iter().any(has_dollar),
-        Value::Object(m) => m.iter().any(|(k, v)| has_dollar_text(k) || has_dollar(v)),
-        _ => false,
     }
 }
 
