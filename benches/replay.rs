@@ -51,10 +51,10 @@ use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The allocator `grafana-source` itself runs with (see Cargo.toml), so the figures are
-/// the command's.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The allocator `grafana-source` itself runs with, with its options (see Cargo.toml),
+/// so the figures are the command's.
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 const UNITS: usize = 5;
 const SEED: u64 = 42;
@@ -499,6 +499,7 @@ fn criterion_estimate(group: &str, relations: usize) -> Option<(f64, f64, f64)> 
 }
 
 fn main() {
+    allocator::keep_freed_pages();
     let bench_mode = std::env::args().any(|a| a == "--bench");
     let env_secs = |name: &str, default: f64| {
         std::env::var(name)
