@@ -19,21 +19,25 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// 10,000 relations. `MIMALLOC_PURGE_DELAY` (or its old name `MIMALLOC_RESET_DELAY`) in
 /// the environment still decides when set.
 pub fn keep_freed_pages() {
-    let set_by_user = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
-    if !set_by_user {
+    if !purge_delay_set_by_user() {
         // SAFETY: sets one integer option, which mimalloc reads at every purge decision;
         // no memory is touched.
         unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
 }
 
+/// Whether the environment sets mimalloc's purge delay, under its name or its old one.
+fn purge_delay_set_by_user() -> bool {
+    ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_purge_delay_index_is_that_option_and_is_turned_off() {
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        if super::purge_delay_set_by_user() {
             return; // the user's setting, whatever it is, stands
         }
         let index = super::MI_OPTION_PURGE_DELAY;
