@@ -12,12 +12,12 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Keep freed pages instead of returning them to the OS after 10 ms: a command runs once
-/// and exits, and its peak is held either way, but the explorer frees a level's worlds and
-/// allocates the next level's soon after, so every purged page was faulted in and zeroed
-/// again (depth 7 with two jobs: up to ~2 s of kernel time, ~10% of the wall time), and a
-/// replay of a big world, which frees the nodes each step replaced, gained ~9% a step at
-/// 10,000 relations. `MIMALLOC_PURGE_DELAY` (or its old name `MIMALLOC_RESET_DELAY`) in
-/// the environment still decides when set.
+/// and exits, and its peak is held either way. A replay of a big world frees the nodes
+/// each step replaced; pages emptied that way were handed back and faulted in again
+/// (a step at 10,000 relations: 5-9% faster kept, in every set of paired rounds). The
+/// explorer's figures are mixed (faster at depth 8, slower in one set at depth 7;
+/// docs/performance.md). `MIMALLOC_PURGE_DELAY` (or its old name `MIMALLOC_RESET_DELAY`)
+/// in the environment still decides when set.
 pub fn keep_freed_pages() {
     if !purge_delay_set_by_user() {
         // SAFETY: sets one integer option, which mimalloc reads at every purge decision;
