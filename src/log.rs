@@ -598,6 +598,14 @@ pub(crate) fn deserialize_line<T: serde::de::DeserializeOwned>(
     if let Ok(value) = T::deserialize(&mut de).and_then(|v| de.end().map(|()| v)) {
         return Ok(value);
     }
+    if text.starts_with('\u{feff}') {
+        return Err(LogError::Json {
+            line,
+            message: "starts with a byte order mark (U+FEFF, which some editors write at the \
+                      start of a file): a hook log line is plain JSON"
+                .into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

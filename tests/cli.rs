@@ -222,6 +222,30 @@ fn malformed_log_names_line_and_field_and_exits_2() {
     let out = run(&["replay", "does/not/exist.jsonl"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot open does/not/exist.jsonl"));
+    // A directory opens on Unix and fails only when read: named as what it is, not as a
+    // log broken at line 0.
+    let config = "tests/fixtures/provider/prometheus.json";
+    for args in [
+        &["replay", "tests"][..],
+        &["check", "tests"],
+        &["provider", "--config", config, "tests"],
+    ] {
+        let out = run(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("cannot open tests: it is a directory"),
+            "{args:?}: {err}"
+        );
+    }
+    // A byte order mark before the first line (some editors write one) is named.
+    let out = run(&["replay", "-"], Some("\u{feff}{\"hook\": \"install\"}\n"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("line 1") && err.contains("byte order mark"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -120,9 +120,8 @@ pub fn open_log(path: &str) -> Result<(Log, Option<PeerAtStart>), Failure> {
         let stdin: Box<dyn BufRead> = Box::new(BufReader::new(io::stdin()));
         return Ok((LogReader::new(stdin), None));
     }
-    let open = || File::open(path).map_err(|e| io_failure(&format!("cannot open {path}"), e));
-    let peer = log::peer_at_start(BufReader::new(open()?));
-    let file = open()?;
+    let peer = log::peer_at_start(BufReader::new(open_file(path)?));
+    let file = open_file(path)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let reader: Box<dyn io::Read> = if size >= PROGRESS_FROM_BYTES {
         Box::new(progress_bar(size).wrap_read(file))
@@ -134,6 +133,19 @@ pub fn open_log(path: &str) -> Result<(Log, Option<PeerAtStart>), Failure> {
         LogReader::new(reader).read_ahead(ReadAhead::FILE),
         Some(peer),
     ))
+}
+
+/// Opens a log file for reading. A directory opens on Unix and fails at the first read,
+/// which would be reported as a broken log; it is refused here by name.
+pub fn open_file(path: &str) -> Result<File, Failure> {
+    let file = File::open(path).map_err(|e| io_failure(&format!("cannot open {path}"), e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Failure {
+            code: 2,
+            message: format!("cannot open {path}: it is a directory, not a log file"),
+        });
+    }
+    Ok(file)
 }
 
 /// Logs from this size (a few thousand hooks) get a progress bar on stderr.

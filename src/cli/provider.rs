@@ -1,10 +1,9 @@
 //! `grafana-source provider`: fold a provider unit's log and print, after each step, what
 //! the unit (and, as leader, its application) has written into each relation.
-use super::{io_failure, Failure, StepOut};
+use super::{io_failure, open_file, Failure, StepOut};
 use grafana_source::metadata::CharmMetadata;
 use grafana_source::provider::fold::{ProviderError, ProviderFold};
 use grafana_source::provider::{ProviderArgs, ProviderConfig};
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
 
@@ -47,9 +46,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     let reader: Box<dyn BufRead> = if a.log == "-" {
         Box::new(BufReader::new(io::stdin()))
     } else {
-        let file =
-            File::open(&a.log).map_err(|e| io_failure(&format!("cannot open {}", a.log), e))?;
-        Box::new(BufReader::with_capacity(1 << 16, file))
+        Box::new(BufReader::with_capacity(1 << 16, open_file(&a.log)?))
     };
     let mut out = StepOut::for_log(&a.log);
     let mut write_err = None;
