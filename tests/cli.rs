@@ -265,6 +265,23 @@ fn check_exit_status_says_whether_anything_broke() {
     assert_eq!(lines[0]["invariant"], "stale-datasource");
     assert_eq!(lines[0]["step"], 19);
     assert_eq!(lines[1]["invariant"], "hook-failed");
+    // The closing line counts in English.
+    let one = run(&["check", "-"], Some("{\"hook\": \"install\"}\n"));
+    assert_eq!(
+        text(&one.stdout),
+        "No invariant broken in 1 step (profile libpatch21).\n"
+    );
+    let failed = concat!(
+        r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "#,
+        r#""relation_id": 1, "remote_app": "p", "remote_unit": "p/0", "leader": true, "#,
+        r#""app_data": {"grafana_source_data": "{"}}"#,
+        "\n"
+    );
+    let out = text(&run(&["check", "-"], Some(failed)).stdout);
+    assert!(
+        out.ends_with("violation in 1 of 1 step (profile libpatch21).\n"),
+        "{out}"
+    );
 }
 
 #[test]
