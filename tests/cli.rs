@@ -124,6 +124,26 @@ fn at_stops_after_the_chosen_step() {
         "{}",
         text(&past.stderr)
     );
+    // Past the end of a log of one step, or of none: every command that takes a step
+    // number says what the log has.
+    for (log, has) in [
+        (
+            "{\"hook\": \"install\"}\n",
+            "the log has only 1 step (step 0)",
+        ),
+        ("", "the log has no steps"),
+    ] {
+        for (args, what) in [
+            (&["replay", "--at", "3", "-"][..], "--at 3"),
+            (&["render", "--at", "3", "-"], "--at 3"),
+            (&["diff", "-", "3", "5"], "step 3"),
+        ] {
+            let out = run(args, Some(log));
+            assert_eq!(out.status.code(), Some(2), "{args:?}");
+            let err = text(&out.stderr);
+            assert!(err.contains(&format!("{what}: {has}")), "{args:?}: {err}");
+        }
+    }
 }
 
 #[test]

@@ -82,11 +82,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
     })?;
     let [Some((sa, ra)), Some((sb, rb))] = at else {
         let n = wanted.into_iter().find(|n| *n >= steps).unwrap_or(steps);
-        let last = steps.saturating_sub(1);
-        return Err(Failure {
-            code: 2,
-            message: format!("step {n}: the log has only {steps} steps (0 to {last})"),
-        });
+        return Err(super::no_such_step(&format!("step {n}"), steps as u64));
     };
     let ((dsa, dela), (dsb, delb)) = (view(&ra, a.show_secrets), view(&rb, a.show_secrets));
     let added: Vec<&String> = dsb.keys().filter(|k| !dsa.contains_key(*k)).collect();

@@ -51,6 +51,20 @@ impl Failure {
     }
 }
 
+/// A step number past the end of the log (`what` names it as the user gave it: `--at 5`,
+/// `step 5`), with the steps the log has.
+pub fn no_such_step(what: &str, steps: u64) -> Failure {
+    let has = match steps {
+        0 => "the log has no steps".to_string(),
+        1 => "the log has only 1 step (step 0)".to_string(),
+        n => format!("the log has only {n} steps (0 to {})", n - 1),
+    };
+    Failure {
+        code: 2,
+        message: format!("{what}: {has}"),
+    }
+}
+
 /// Leave a folded world to the end of the process instead of dropping it: the command
 /// returns right after, and the process's exit gives all of its memory back at once,
 /// where dropping it frees it object by object, chasing pointers through memory the fold

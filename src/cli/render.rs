@@ -43,10 +43,7 @@ pub fn run(a: Args) -> Result<(), Failure> {
         }
     })?;
     if let Some(n) = a.at.filter(|n| *n >= steps) {
-        return Err(Failure {
-            code: 2,
-            message: format!("--at {n}: the log has only {steps} steps"),
-        });
+        return Err(super::no_such_step(&format!("--at {n}"), steps));
     }
     let rendered = last.rendered().as_ref().map_err(|exc| Failure {
         code: 1,

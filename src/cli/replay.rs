@@ -61,14 +61,7 @@ fn run_replay(
     }
     if let Some(n) = at {
         if tally.steps <= n {
-            return Err(Failure {
-                code: 2,
-                message: format!(
-                    "--at {n}: the log has only {} steps (0 to {})",
-                    tally.steps,
-                    tally.steps.saturating_sub(1)
-                ),
-            });
+            return Err(super::no_such_step(&format!("--at {n}"), tally.steps));
         }
     }
     if !steps {
