@@ -320,6 +320,8 @@ fn diff_profiles_shows_both_sides_where_they_disagree() {
         .unwrap()
         .iter()
         .any(|n| n.as_str().unwrap().ends_with("prometheus_2")));
+    let one = run(&["diff-profiles", "-"], Some("{\"hook\": \"install\"}\n"));
+    assert_eq!(text(&one.stdout), "The profiles disagree on 0 of 1 step.\n");
 }
 
 #[test]

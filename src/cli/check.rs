@@ -104,20 +104,19 @@ pub fn run(a: Args) -> Result<(), Failure> {
         return Err(super::io_failure("cannot write output", e));
     }
     if !a.json {
-        let plural = |n: u64| if n == 1 { "" } else { "s" };
         let _ = if count == 0 {
             writeln!(
                 out,
                 "No invariant broken in {steps} step{} (profile {}).",
-                plural(steps),
+                super::plural(steps),
                 a.profile.name()
             )
         } else {
             writeln!(
                 out,
                 "{count} violation{} in {steps_with} of {steps} step{} (profile {}).",
-                plural(count),
-                plural(steps),
+                super::plural(count),
+                super::plural(steps),
                 a.profile.name()
             )
         };

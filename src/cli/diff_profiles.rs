@@ -95,7 +95,8 @@ pub fn run(a: Args) -> Result<(), Failure> {
     if !a.json {
         let _ = writeln!(
             out,
-            "The profiles disagree on {differing} of {steps} steps."
+            "The profiles disagree on {differing} of {steps} step{}.",
+            super::plural(steps)
         );
     }
     out.flush()
