@@ -12,7 +12,9 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Keep freed pages instead of returning them to the OS after 10 ms: a command runs once
-/// and exits, and its peak is held either way. A replay of a big world frees the nodes
+/// and exits, and its peak is held either way (a replay of a live stream runs as long as
+/// the stream, and holds what its peak was: a replay's memory is bounded by the world, not
+/// by the log; BENCHMARKS.md). A replay of a big world frees the nodes
 /// each step replaced; pages emptied that way were handed back and faulted in again
 /// (a step at 10,000 relations: 5-9% faster kept, in every set of paired rounds). The
 /// explorer's figures are mixed (faster at depth 8, slower in one set at depth 7;
