@@ -137,7 +137,7 @@ fn text_summary(a: &Args, s: &Summary) -> String {
             t += &format!(
                 "counterexample ({} action{}):\n",
                 cx.actions.len(),
-                if cx.actions.len() == 1 { "" } else { "s" }
+                super::plural(cx.actions.len() as u64)
             );
             for (i, action) in cx.actions.iter().enumerate() {
                 t += &format!("  {}. {action}\n", i + 1);
