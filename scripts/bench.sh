@@ -291,11 +291,10 @@ READ_MS=$(col "$TL" libpatch21 1000 worst_read_ms)
 READ_MS_V=$(col "$TL" verified 1000 worst_read_ms)
 BPS100=$(col "$TL" libpatch21 100 bytes_per_kept_step)
 BPS10K=$(col "$TL" libpatch21 10000 bytes_per_kept_step)
-# The run of median time; the fastest and slowest beside it.
-read -r EX_STATES EX_DISTINCT EX_RATE EX_SECS EX_RSS < <(tail -n +2 "$OUT/explore.tsv" | sort -t$'\t' -k4,4g |
-    awk -F'\t' -v m=$(((EXPLORE_RUNS + 1) / 2)) 'NR == m { print $1, $2, $3, $4, $5 }')
-read -r EX_MIN EX_MAX < <(tail -n +2 "$OUT/explore.tsv" | sort -t$'\t' -k4,4g |
-    awk -F'\t' 'NR == 1 { lo = $4 } { hi = $4 } END { print lo, hi }')
+# The explorer's runs by time: the one of median time, the fastest and slowest beside it.
+EX_BY_TIME=$(tail -n +2 "$OUT/explore.tsv" | sort -t$'\t' -k4,4g)
+read -r EX_STATES EX_DISTINCT EX_RATE EX_SECS EX_RSS < <(sed -n "$(((EXPLORE_RUNS + 1) / 2))p" <<<"$EX_BY_TIME" | tr '\t' ' ')
+read -r EX_MIN EX_MAX < <(awk -F'\t' 'NR == 1 { lo = $4 } { hi = $4 } END { print lo, hi }' <<<"$EX_BY_TIME")
 RSS10K=$(awk -F'\t' '$1 == 20000 { print $4 }' "$OUT/rss.tsv")
 RSS100K=$(awk -F'\t' '$1 == 100000 { print $4 }' "$OUT/rss.tsv")
 RSS1M=$(awk -F'\t' '$1 == 1000000 { print $4 }' "$OUT/rss.tsv")
