@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Replay a hook log (hook log v1) through the reference library itself.
+
+The reference is `grafana_source` LIBPATCH 21, loaded from its source text (by default
+`../shared/seed/grafana_source_libpatch21.txt` beside the project). Each line of the log
+that the consumer observes (`grafana-source-relation-changed`, `-departed`, the peer's
+`grafana-relation-changed`, `upgrade-charm`) runs as one real ops dispatch under
+`ops.testing` (Scenario), in a minimal Grafana test charm, on the world the log has built so
+far; the harness prints one step report per line in the shape of spec section 2, so that
+`CONFORMANCE_DIR=<dir> cargo test --test conformance` can hold the `libpatch21` profile to
+it. `scripts/reference/differential.sh` runs whole campaigns.
+
+What the harness itself supplies, from the spec and the conformance corpus's conventions
+(`tests/conformance/README.md`), not from the reference:
+- the world view (section 1: sticky unit, leader and config; relation membership and
+  databags; the peer relation's visibility);
+- `datasources`: the Grafana charm's `_generate_datasource_config` as spec section 2 and
+  the corpus conventions describe it (the charm's source is not in the seed);
+- `violations`: section 3's invariants.
+Hooks the consumer does not observe run no ops dispatch: they change no consumer state
+(section 1), so they report `ok` with nothing emitted.
+
+Remote unit names must be `<remote app>/<number>` (Scenario names units that way); a log
+with another unit name is refused with exit status 3, as is anything else the harness
+cannot represent. Exit status 2: the log or the arguments are unusable.
+
+Usage: harness.py [--seed-path PATH] LOG > REPORTS.jsonl
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import logging
+import os
+import re
+import sys
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_SEED = os.path.normpath(
+    os.path.join(HERE, "..", "..", "..", "shared", "seed", "grafana_source_libpatch21.txt")
+)
+
+SOURCE = "grafana-source"
+PEER = "grafana"
+OBSERVED = {
+    "grafana-source-relation-changed",
+    "grafana-source-relation-departed",
+    "grafana-relation-changed",
+    "upgrade-charm",
+}
+DEFAULT_TIMEOUT = 300
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+NUMBER = re.compile(r"[0-9]+")
+
+
+class Unsupported(Exception):
+    """Something in the log the harness cannot represent faithfully."""
+
+
+def reference_source(text):
+    """The library's Python source out of the seed. The seed is the library's page on
+    Charmhub as text: page lines before the source (which starts at its copyright comment)
+    and the page's next text run on after the source's last line (`juju deploy ...`)."""
+    start = text.find("# Copyright")
+    if start < 0:
+        raise ValueError("no `# Copyright` line: not the seed's layout")
+    source = text[start:]
+    end = source.find("juju deploy ")
+    return source if end < 0 else source[:end] + "\n"
+
+
+def load_reference(path):
+    with open(path, encoding="utf-8") as f:
+        source = reference_source(f.read())
+    module = types.ModuleType("grafana_source")
+    module.__file__ = path
+    sys.modules["grafana_source"] = module
+    exec(compile(source, path, "exec"), module.__dict__)
+    return module
+
+
+# --- the world view (spec section 1) -------------------------------------------------
+
+
+class World:
+    def __init__(self, peer_visible):
+        self.unit = None
+        self.leader = False
+        self.config = {}
+        # relation id -> {"app": str, "app_data": dict, "units": {unit name: dict}}
+        self.relations = {}
+        self.peer_visible = peer_visible
+        self.peer_id = None
+        self.peer_data = {}
+
+    def apply(self, line):
+        if line.get("unit") is not None:
+            self.unit = line["unit"]
+        if line.get("leader") is not None:
+            self.leader = line["leader"]
+        if line.get("config") is not None:
+            self.config.update(line["config"])
+        endpoint = line.get("relation")
+        if endpoint is None:
+            return
+        kind = line["hook"][len(endpoint) + 1 :]
+        if endpoint == SOURCE:
+            self._apply_source(line, kind)
+        elif endpoint == PEER:
+            self._apply_peer(line, kind)
+
+    def _apply_source(self, line, kind):
+        rid = line["relation_id"]
+        if kind == "relation-broken":
+            self.relations.pop(rid, None)
+            return
+        if kind == "relation-created" or rid not in self.relations:
+            # `changed` creates what it names: a log may start mid-life.
+            self.relations[rid] = {"app": line["remote_app"], "app_data": {}, "units": {}}
+        rel = self.relations[rid]
+        rel["app"] = line["remote_app"]
+        if line.get("app_data") is not None:
+            rel["app_data"] = dict(line["app_data"])
+        unit = line.get("remote_unit")
+        if unit is None:
+            return
+        if kind == "relation-departed":
+            rel["units"].pop(unit, None)
+        elif kind in ("relation-joined", "relation-changed"):
+            rel["units"].setdefault(unit, {})
+            if line.get("unit_data") is not None:
+                rel["units"][unit] = dict(line["unit_data"])
+        elif line.get("unit_data") is not None:
+            rel["units"][unit] = dict(line["unit_data"])
+
+    def _apply_peer(self, line, kind):
+        self.peer_id = line["relation_id"]
+        if kind == "relation-broken":
+            self.peer_visible = False
+            self.peer_data = {}
+            return
+        if not self.peer_visible:
+            self.peer_visible = True
+            self.peer_data = {}
+        if line.get("app_data") is not None:
+            self.peer_data = dict(line["app_data"])
+
+    def peer_app_data(self):
+        return dict(self.peer_data) if self.peer_visible else {}
+
+
+def peer_at_start(lines):
+    """Visible from the first line unless the first peer line is `grafana-relation-created`."""
+    for line in lines:
+        if line.get("relation") == PEER:
+            return line["hook"] != "grafana-relation-created"
+    return True
+
+
+# --- one ops dispatch per observed hook ----------------------------------------------
+
+
+def unit_number(app, unit):
+    prefix = app + "/"
+    number = unit[len(prefix) :]
+    if not unit.startswith(prefix) or not NUMBER.fullmatch(number):
+        raise Unsupported(f"remote unit {unit!r} is not {app}/<number>")
+    return int(number)
+
+
+class Dispatcher:
+    """Runs the reference inside a minimal Grafana charm under ops.testing."""
+
+    def __init__(self, reference):
+        import ops
+        from ops import testing
+
+        self.ops = ops
+        self.testing = testing
+        self.reference = reference
+        consumer_type = reference.GrafanaSourceConsumer
+
+        class GrafanaTestCharm(ops.CharmBase):
+            def __init__(self, framework):
+                super().__init__(framework)
+                self.consumer = consumer_type(self, SOURCE)
+                framework.observe(self.on.upgrade_charm, self._on_upgrade_charm)
+
+            @property
+            def peers(self):
+                return self.model.get_relation(PEER)
+
+            def _on_upgrade_charm(self, _event):
+                self.consumer.upgrade_keys()
+
+        self.charm_type = GrafanaTestCharm
+        self.meta = {
+            "name": "grafana",
+            "requires": {SOURCE: {"interface": "grafana_datasource"}},
+            "peers": {PEER: {"interface": "grafana_peers"}},
+        }
+        self.owner_path = "GrafanaTestCharm/GrafanaSourceConsumer[grafana-source]"
+        self._no_remote_unit = False
+        self._patch_remote_unit()
+
+    def _patch_remote_unit(self):
+        # Scenario fills JUJU_REMOTE_UNIT in with a unit of the relation when the event
+        # names none; a log line's `remote_unit: null` means Juju set none.
+        from scenario import _runtime
+
+        original = _runtime.Runtime._get_event_env
+        harness = self
+
+        def event_env(runtime, *args, **kwargs):
+            env = original(runtime, *args, **kwargs)
+            if harness._no_remote_unit:
+                # What Juju sets when no unit is involved (ops reads "" as none).
+                env["JUJU_REMOTE_UNIT"] = ""
+                if "JUJU_DEPARTING_UNIT" in env or env.get("JUJU_HOOK_NAME", "").endswith(
+                    "-relation-departed"
+                ):
+                    env["JUJU_DEPARTING_UNIT"] = ""
+            return env
+
+        _runtime.Runtime._get_event_env = event_env
+
+    def run(self, world, line):
+        """(error name or None, emitted events, peer app data after)."""
+        testing = self.testing
+        hook = line["hook"]
+        unit = world.unit or "grafana/0"
+        app, _, number = unit.partition("/")
+        if not app or not NUMBER.fullmatch(number):
+            raise Unsupported(f"this unit {unit!r} is not <app>/<number>")
+        relations = []
+        by_id = {}
+        used = set(world.relations)
+        for rid in sorted(world.relations):
+            rel = world.relations[rid]
+            units = {unit_number(rel["app"], u): dict(bag) for u, bag in rel["units"].items()}
+            r = testing.Relation(
+                endpoint=SOURCE,
+                interface="grafana_datasource",
+                id=rid,
+                remote_app_name=rel["app"],
+                remote_app_data=dict(rel["app_data"]),
+                remote_units_data=units,
+            )
+            relations.append(r)
+            by_id[rid] = r
+        peer = None
+        if world.peer_visible:
+            pid = world.peer_id if world.peer_id is not None else 0
+            while pid in used:
+                pid += 1000
+            peer = testing.PeerRelation(
+                endpoint=PEER, interface="grafana_peers", id=pid, local_app_data=dict(world.peer_data)
+            )
+            relations.append(peer)
+        stored = []
+        if hook == "upgrade-charm":
+            legacy = line.get("stored_state") or {}
+            content = {
+                "sources": legacy.get("sources", {}),
+                "sources_to_delete": set(legacy.get("sources_to_delete", [])),
+            }
+            stored.append(
+                testing.StoredState(name="_stored", owner_path=self.owner_path, content=content)
+            )
+        state = testing.State(
+            relations=relations, leader=world.leader, stored_states=stored
+        )
+        ctx = testing.Context(
+            self.charm_type, meta=self.meta, app_name=app, unit_id=int(number)
+        )
+        self._no_remote_unit = False
+        if hook == "upgrade-charm":
+            event = ctx.on.upgrade_charm()
+        elif line.get("relation") == PEER:
+            self._no_remote_unit = True
+            event = ctx.on.relation_changed(peer)
+        else:
+            rel = by_id[line["relation_id"]]
+            remote = line.get("remote_unit")
+            remote_id = None if remote is None else unit_number(rel.remote_app_name, remote)
+            self._no_remote_unit = remote is None
+            if hook.endswith("-changed"):
+                event = ctx.on.relation_changed(rel, remote_unit=remote_id)
+            else:
+                event = ctx.on.relation_departed(rel, remote_unit=remote_id)
+        # Scenario's consistency check refuses a relation event that names no remote unit,
+        # which Juju sends for application data; ops accepts it.
+        skip = "SCENARIO_SKIP_CONSISTENCY_CHECKS"
+        if self._no_remote_unit:
+            os.environ[skip] = "1"
+        try:
+            out = ctx.run(event, state)
+        except testing.errors.UncaughtCharmError as e:
+            cause = e.__cause__ or e
+            return type(cause).__name__, [], world.peer_app_data()
+        finally:
+            os.environ.pop(skip, None)
+        emitted = [
+            ev.handle.kind
+            for ev in ctx.emitted_events
+            if isinstance(ev, self.reference.GrafanaSourcesChanged)
+        ]
+        after = {}
+        if peer is not None:
+            after = dict(out.get_relation(peer.id).local_app_data)
+        return None, emitted, after
+
+
+# --- the charm's render (spec section 2) and the invariants (section 3) ---------------
+
+
+class RenderError(Exception):
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+def render(peer, config):
+    """`_generate_datasource_config` over the peer databag: (datasources, names to delete)."""
+    try:
+        return _render(peer, config)
+    except (AttributeError, TypeError, ValueError, KeyError, OverflowError, IndexError) as e:
+        raise RenderError(type(e).__name__) from e
+    except json.JSONDecodeError as e:  # a ValueError, named as Python names it
+        raise RenderError("JSONDecodeError") from e
+
+
+def _peer_value(peer, key):
+    text = peer.get(key, "")
+    return json.loads(text) if text else {}
+
+
+def _render(peer, config):
+    configured = config.get("datasource_query_timeout", DEFAULT_TIMEOUT)
+    sources = []
+    for source in _peer_value(peer, "sources").values():
+        sources.extend(list(source))
+    datasources = []
+    for info in sources:
+        ds = {
+            "orgId": "1",
+            "access": "proxy",
+            "isDefault": "false",
+            "name": info["source_name"],
+            "url": info["url"],
+            "type": info["source_type"],
+        }
+        json_data = info.get("extra_fields") or None
+        secure = info.get("secure_extra_fields") or None
+        timeout = (json_data or {}).get("timeout", 0)
+        if int(timeout) < configured:
+            json_data = dict(json_data or {})
+            json_data["timeout"] = configured
+        if json_data:
+            ds["jsonData"] = json_data
+        if secure:
+            ds["secureJsonData"] = secure
+        datasources.append(ds)
+    delete = _peer_value(peer, "sources_to_delete") or []
+    return datasources, list(delete)
+
+
+def rendered(peer, config):
+    """(provisioning file or None, render error name or None)."""
+    try:
+        datasources, delete = render(peer, config)
+    except RenderError as e:
+        return None, e.name
+    return (
+        {
+            "apiVersion": 1,
+            "datasources": datasources,
+            "deleteDatasources": [{"orgId": 1, "name": n} for n in delete],
+        },
+        None,
+    )
+
+
+def delete_names(peer):
+    try:
+        value = _peer_value(peer, "sources_to_delete")
+        return list(value) if value else []
+    except Exception:
+        return []
+
+
+def violations(before, after, *, failed, seen_leader, seen_peer, after_peer, departing_self, seen_delete):
+    out = []
+    names_after = [d["name"] for d in after["datasources"]] if after else []
+    deleted_after = [d["name"] for d in after["deleteDatasources"]] if after else []
+    if before is not None and after is not None:
+        for d in before["datasources"]:
+            n = d["name"]
+            if n not in names_after and n not in deleted_after:
+                out.append("stale-datasource")
+                break
+    if after is not None:
+        if any(n in deleted_after for n in names_after):
+            out.append("delete-overlap")
+        if any(n in names_after[:i] for i, n in enumerate(names_after)):
+            out.append("duplicate-name")
+    if not seen_leader and seen_peer != after_peer:
+        out.append("non-leader-write")
+    if failed:
+        out.append("hook-failed")
+    if after is not None and any(
+        not (isinstance(d["url"], str) and SCHEME.match(d["url"])) for d in after["datasources"]
+    ):
+        out.append("url-without-scheme")
+    if departing_self:
+        grown = [n for n in delete_names(after_peer) if n not in seen_delete]
+        if grown:
+            out.append("self-departure-deletes")
+    return out
+
+
+# --- the replay ----------------------------------------------------------------------
+
+
+def replay(lines, dispatcher, out):
+    world = World(peer_at_start(lines))
+    previous, _ = rendered(world.peer_app_data(), world.config)
+    for step, line in enumerate(lines):
+        world.apply(line)
+        seen_peer = world.peer_app_data()
+        error, emitted = None, []
+        if line["hook"] in OBSERVED:
+            error, emitted, after_peer = dispatcher.run(world, line)
+            if error is None and world.peer_visible:
+                world.peer_data = after_peer
+        report = {"step": step, "hook": line["hook"]}
+        report["outcome"] = "ok" if error is None else "error"
+        if error is not None:
+            report["error"] = error
+        report["emitted"] = emitted
+        after_peer = world.peer_app_data()
+        report["peer_app_data"] = after_peer
+        now, render_error = rendered(after_peer, world.config)
+        report["datasources"] = now
+        if render_error is not None:
+            report["render_error"] = render_error
+        departing = line.get("departing_unit")
+        report["violations"] = violations(
+            previous,
+            now,
+            failed=error is not None,
+            seen_leader=world.leader,
+            seen_peer=seen_peer,
+            after_peer=after_peer,
+            departing_self=departing is not None and departing == world.unit,
+            seen_delete=delete_names(seen_peer),
+        )
+        out.write(json.dumps(report) + "\n")
+        previous = now
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("log")
+    parser.add_argument("--seed-path", default=DEFAULT_SEED)
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    try:
+        with open(args.log, encoding="utf-8") as f:
+            lines = []
+            for number, text in enumerate(f, start=1):
+                if text.strip():
+                    try:
+                        lines.append(json.loads(text))
+                    except json.JSONDecodeError as e:
+                        print(f"{args.log}:{number}: not JSON: {e}", file=sys.stderr)
+                        return 2
+    except OSError as e:
+        print(f"cannot read {args.log}: {e}", file=sys.stderr)
+        return 2
+    if not os.path.exists(args.seed_path):
+        print(f"no reference library at {args.seed_path} (--seed-path)", file=sys.stderr)
+        return 2
+    dispatcher = Dispatcher(load_reference(args.seed_path))
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            replay(lines, dispatcher, buffer)
+    except Unsupported as e:
+        print(f"{args.log}: unsupported: {e}", file=sys.stderr)
+        return 3
+    sys.stdout.write(buffer.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
