@@ -177,7 +177,6 @@ class Dispatcher:
         import ops
         from ops import testing
 
-        self.ops = ops
         self.testing = testing
         self.reference = reference
         consumer_type = reference.GrafanaSourceConsumer
@@ -262,10 +261,14 @@ class Dispatcher:
         stored = []
         if hook == "upgrade-charm":
             legacy = line.get("stored_state") or {}
-            content = {
-                "sources": legacy.get("sources", {}),
-                "sources_to_delete": set(legacy.get("sources_to_delete", [])),
-            }
+            try:
+                # The legacy type of `sources_to_delete` is a set.
+                content = {
+                    "sources": legacy.get("sources", {}),
+                    "sources_to_delete": set(legacy.get("sources_to_delete", [])),
+                }
+            except (AttributeError, TypeError) as e:
+                raise Unsupported(f"stored_state {legacy!r} is no StoredState: {e}") from e
             stored.append(
                 testing.StoredState(name="_stored", owner_path=self.owner_path, content=content)
             )
@@ -279,6 +282,7 @@ class Dispatcher:
         if hook == "upgrade-charm":
             event = ctx.on.upgrade_charm()
         elif line.get("relation") == PEER:
+            # The peer handler reads no unit: none is named.
             self._no_remote_unit = True
             event = ctx.on.relation_changed(peer)
         else:
