@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Differential campaign: the `libpatch21` profile against the reference library itself.
+# Differential campaign: the `libpatch21` profile (and the provider fold) against the
+# reference library itself.
 #
 # Makes hook logs: gen-log over a grid of small worlds and seeds, the explorer's shortest
 # counterexample for every invariant and every exception the reference raises, random walks
@@ -8,9 +9,11 @@
 # since the replay matches their reports in `cargo test`). Replays each through the
 # reference under ops.testing (scripts/reference/harness.py) and holds the `libpatch21`
 # replay to the reports it gives, with the conformance comparison (`CONFORMANCE_DIR=...
-# cargo test --test conformance`). Exit status: 0 every log agrees, 1 a mismatch (listed
-# by case, step and field), 2 the campaign could not run, 3 the Python environment could not
-# be made (no python3 venv, or PyPI out of reach).
+# cargo test --test conformance`). Then the provider side: `grafana-source provider` on
+# random configurations and logs against the reference's provider
+# (scripts/reference/provider_differential.py). Exit status: 0 everything agrees, 1 a
+# mismatch (listed by case, step and field), 2 the campaign could not run, 3 the Python
+# environment could not be made (no python3 venv, or PyPI out of reach).
 #
 # Usage: scripts/reference/differential.sh [OUT_DIR]   (default: target/differential)
 # Environment:
@@ -18,6 +21,7 @@
 #   STEPS=N        gen-log lines after the setup (default 300)
 #   DEPTH=K        the explorer's depth bound (default 7)
 #   WALKS=N        simulator walks (default 100), ACTIONS=N actions each (default 40)
+#   PROVIDER_CASES=N  random provider configurations and logs (default 300)
 #   SEED_PATH=F    the reference's source text (default ../shared/seed/grafana_source_libpatch21.txt)
 #   PYTHON=P       a Python 3 with ops 3.9.0 and ops-scenario 8.9.0; by default a virtual
 #                  environment under target/reference-venv is made once and used
@@ -25,10 +29,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 out=${1:-target/differential}
+case $out in /*) ;; *) out=$root/$out ;; esac
 seeds=${SEEDS:-3}
 steps=${STEPS:-300}
 depth=${DEPTH:-7}
 walks=${WALKS:-100}
+provider_cases=${PROVIDER_CASES:-300}
 actions=${ACTIONS:-40}
 seed_path=${SEED_PATH:-$root/../shared/seed/grafana_source_libpatch21.txt}
 
@@ -53,7 +59,8 @@ fi
 cargo build --release --locked --quiet --bin grafana-source --example sim_walks || exit 2
 bin=$root/target/release/grafana-source
 
-rm -rf "$out"
+# Only what an earlier campaign made there is removed.
+rm -rf "$out/logs" "$out/cases" "$out/provider" "$out"/*.unsupported
 mkdir -p "$out/logs" "$out/cases"
 logs=$out/logs
 
@@ -127,8 +134,17 @@ lines=$(cat "$out"/cases/*.expected.jsonl | wc -l)
 echo "reference reports: $made logs, $lines steps ($unsupported logs the harness cannot represent: $out/*.unsupported)" >&2
 
 cargo test --release --locked --quiet --test conformance --no-run 2>/dev/null || exit 2
-if CONFORMANCE_DIR=$(realpath "$out/cases") cargo test --release --locked --quiet \
-  --test conformance extra_dir_from_env_conforms_under_libpatch21; then
-  exit 0
-fi
-exit 1
+status=0
+CONFORMANCE_DIR="$out/cases" cargo test --release --locked --quiet \
+  --test conformance extra_dir_from_env_conforms_under_libpatch21 || status=1
+
+# The provider side: `grafana-source provider` against the reference's provider.
+rc=0
+"$PYTHON" scripts/reference/provider_differential.py --bin "$bin" --cases "$provider_cases" \
+  --out "$out/provider" --seed-path "$seed_path" || rc=$?
+case $rc in
+  0) ;;
+  1) status=1 ;;
+  *) exit 2 ;;
+esac
+exit $status
