@@ -320,20 +320,9 @@ class Dispatcher:
 # --- the charm's render (spec section 2) and the invariants (section 3) ---------------
 
 
-class RenderError(Exception):
-    def __init__(self, name):
-        super().__init__(name)
-        self.name = name
-
-
-def render(peer, config):
-    """`_generate_datasource_config` over the peer databag: (datasources, names to delete)."""
-    try:
-        return _render(peer, config)
-    except (AttributeError, TypeError, ValueError, KeyError, OverflowError, IndexError) as e:
-        raise RenderError(type(e).__name__) from e
-    except json.JSONDecodeError as e:  # a ValueError, named as Python names it
-        raise RenderError("JSONDecodeError") from e
+# What the charm's render may raise; `json.JSONDecodeError` is a `ValueError` and is
+# reported by its own class name.
+RENDER_ERRORS = (AttributeError, TypeError, ValueError, KeyError, OverflowError, IndexError)
 
 
 def _peer_value(peer, key):
@@ -342,6 +331,7 @@ def _peer_value(peer, key):
 
 
 def _render(peer, config):
+    """`_generate_datasource_config` over the peer databag: (datasources, names to delete)."""
     configured = config.get("datasource_query_timeout", DEFAULT_TIMEOUT)
     sources = []
     for source in _peer_value(peer, "sources").values():
@@ -374,9 +364,9 @@ def _render(peer, config):
 def rendered(peer, config):
     """(provisioning file or None, render error name or None)."""
     try:
-        datasources, delete = render(peer, config)
-    except RenderError as e:
-        return None, e.name
+        datasources, delete = _render(peer, config)
+    except RENDER_ERRORS as e:
+        return None, type(e).__name__
     return (
         {
             "apiVersion": 1,
@@ -388,14 +378,17 @@ def rendered(peer, config):
 
 
 def delete_names(peer):
+    """The names in `sources_to_delete`; none when it cannot be read as a list."""
     try:
         value = _peer_value(peer, "sources_to_delete")
         return list(value) if value else []
-    except Exception:
+    except (ValueError, TypeError):
         return []
 
 
-def violations(before, after, *, failed, seen_leader, seen_peer, after_peer, departing_self, seen_delete):
+def violations(before, after, *, failed, seen_leader, seen_peer, after_peer, departing_self):
+    """Spec section 3 on one step: `before`/`after` are the renders (None: failed),
+    `seen_peer` the peer databag the handler saw, `after_peer` the one it left."""
     out = []
     names_after = [d["name"] for d in after["datasources"]] if after else []
     deleted_after = [d["name"] for d in after["deleteDatasources"]] if after else []
@@ -419,6 +412,7 @@ def violations(before, after, *, failed, seen_leader, seen_peer, after_peer, dep
     ):
         out.append("url-without-scheme")
     if departing_self:
+        seen_delete = delete_names(seen_peer)
         grown = [n for n in delete_names(after_peer) if n not in seen_delete]
         if grown:
             out.append("self-departure-deletes")
@@ -459,7 +453,6 @@ def replay(lines, dispatcher, out):
             seen_peer=seen_peer,
             after_peer=after_peer,
             departing_self=departing is not None and departing == world.unit,
-            seen_delete=delete_names(seen_peer),
         )
         out.write(json.dumps(report) + "\n")
         previous = now
