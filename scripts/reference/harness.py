@@ -20,9 +20,10 @@ What the harness itself supplies, from the spec and the conformance corpus's con
 Hooks the consumer does not observe run no ops dispatch: they change no consumer state
 (section 1), so they report `ok` with nothing emitted.
 
-Remote unit names must be `<remote app>/<number>` (Scenario names units that way); a log
-with another unit name is refused with exit status 3, as is anything else the harness
-cannot represent. Exit status 2: the log or the arguments are unusable.
+Scenario numbers remote units and names them `<remote app>/<number>`; the harness patches
+its backend so that units the log names otherwise (`prometheus`, `tempo/`, `a/0/b`) keep
+their names. This unit must be `<app>/<number>`. What the harness cannot represent is
+refused with exit status 3; exit status 2: the log or the arguments are unusable.
 
 Usage: harness.py [--seed-path PATH] LOG > REPORTS.jsonl
 """
@@ -162,12 +163,26 @@ def peer_at_start(lines):
 # --- one ops dispatch per observed hook ----------------------------------------------
 
 
-def unit_number(app, unit):
+# Scenario numbers remote units and names them `<app>/<number>`; a log's unit name of any
+# other shape gets a number from here up, and the patched backend answers with the name.
+ODD_BASE = 1_000_000
+
+
+def unit_ids(app, names):
+    """Scenario's unit number for each of the log's remote unit names."""
+    ids, odd = {}, []
     prefix = app + "/"
-    number = unit[len(prefix) :]
-    if not unit.startswith(prefix) or not NUMBER.fullmatch(number):
-        raise Unsupported(f"remote unit {unit!r} is not {app}/<number>")
-    return int(number)
+    for name in sorted(names):
+        number = name[len(prefix) :]
+        if name.startswith(prefix) and NUMBER.fullmatch(number):
+            if int(number) >= ODD_BASE:
+                raise Unsupported(f"remote unit {name!r}: numbers from {ODD_BASE} are the harness's")
+            ids[name] = int(number)
+        else:
+            odd.append(name)
+    for i, name in enumerate(odd):
+        ids[name] = ODD_BASE + i
+    return ids
 
 
 class Dispatcher:
@@ -201,29 +216,45 @@ class Dispatcher:
             "peers": {PEER: {"interface": "grafana_peers"}},
         }
         self.owner_path = "GrafanaTestCharm/GrafanaSourceConsumer[grafana-source]"
-        self._no_remote_unit = False
-        self._patch_remote_unit()
+        # What the next dispatch's JUJU_REMOTE_UNIT is (None: as Scenario sets it), and
+        # the log's unit names by (relation id, Scenario's name) and back.
+        self._remote_unit = None
+        self._names = {}
+        self._scenario_names = {}
+        self._patch_scenario()
 
-    def _patch_remote_unit(self):
-        # Scenario fills JUJU_REMOTE_UNIT in with a unit of the relation when the event
-        # names none; a log line's `remote_unit: null` means Juju set none.
-        from scenario import _runtime
+    def _patch_scenario(self):
+        from scenario import _runtime, mocking
 
-        original = _runtime.Runtime._get_event_env
         harness = self
+        event_env = _runtime.Runtime._get_event_env
 
-        def event_env(runtime, *args, **kwargs):
-            env = original(runtime, *args, **kwargs)
-            if harness._no_remote_unit:
-                # What Juju sets when no unit is involved (ops reads "" as none).
-                env["JUJU_REMOTE_UNIT"] = ""
-                if "JUJU_DEPARTING_UNIT" in env or env.get("JUJU_HOOK_NAME", "").endswith(
-                    "-relation-departed"
-                ):
+        def patched_event_env(runtime, *args, **kwargs):
+            # Scenario fills JUJU_REMOTE_UNIT in with a unit of the relation when the
+            # event names none, and can only name `<app>/<number>`; Juju sets the unit
+            # the log gives, or "" (ops reads it as none). The consumer reads no
+            # departing unit.
+            env = event_env(runtime, *args, **kwargs)
+            if harness._remote_unit is not None:
+                env["JUJU_REMOTE_UNIT"] = harness._remote_unit
+                if env.get("JUJU_HOOK_NAME", "").endswith("-relation-departed"):
                     env["JUJU_DEPARTING_UNIT"] = ""
             return env
 
-        _runtime.Runtime._get_event_env = event_env
+        relation_list = mocking._MockModelBackend.relation_list
+        relation_get = mocking._MockModelBackend._relation_get
+
+        def patched_relation_list(backend, relation_id, *args, **kwargs):
+            names = relation_list(backend, relation_id, *args, **kwargs)
+            return tuple(harness._names.get((relation_id, n), n) for n in names)
+
+        def patched_relation_get(backend, relation_id, member_name, *args, **kwargs):
+            member_name = harness._scenario_names.get((relation_id, member_name), member_name)
+            return relation_get(backend, relation_id, member_name, *args, **kwargs)
+
+        _runtime.Runtime._get_event_env = patched_event_env
+        mocking._MockModelBackend.relation_list = patched_relation_list
+        mocking._MockModelBackend._relation_get = patched_relation_get
 
     def run(self, world, line):
         """(error name or None, emitted events, peer app data after)."""
@@ -236,9 +267,18 @@ class Dispatcher:
         relations = []
         by_id = {}
         used = set(world.relations)
+        self._names, self._scenario_names = {}, {}
+        remote = line.get("remote_unit")
         for rid in sorted(world.relations):
             rel = world.relations[rid]
-            units = {unit_number(rel["app"], u): dict(bag) for u, bag in rel["units"].items()}
+            named = set(rel["units"])
+            if line.get("relation") == SOURCE and rid == line["relation_id"] and remote is not None:
+                named.add(remote)  # a departing unit is no member any more
+            ids = unit_ids(rel["app"], named)
+            for name, number in ids.items():
+                self._names[(rid, f"{rel['app']}/{number}")] = name
+                self._scenario_names[(rid, name)] = f"{rel['app']}/{number}"
+            units = {ids[u]: dict(bag) for u, bag in rel["units"].items()}
             r = testing.Relation(
                 endpoint=SOURCE,
                 interface="grafana_datasource",
@@ -278,18 +318,20 @@ class Dispatcher:
         ctx = testing.Context(
             self.charm_type, meta=self.meta, app_name=app, unit_id=int(number)
         )
-        self._no_remote_unit = False
+        self._remote_unit = None
         if hook == "upgrade-charm":
             event = ctx.on.upgrade_charm()
         elif line.get("relation") == PEER:
             # The peer handler reads no unit: none is named.
-            self._no_remote_unit = True
+            self._remote_unit = ""
             event = ctx.on.relation_changed(peer)
         else:
             rel = by_id[line["relation_id"]]
-            remote = line.get("remote_unit")
-            remote_id = None if remote is None else unit_number(rel.remote_app_name, remote)
-            self._no_remote_unit = remote is None
+            key = (rel.id, remote)
+            remote_id = None
+            if remote is not None:
+                remote_id = int(self._scenario_names[key].rsplit("/", 1)[1])
+            self._remote_unit = "" if remote is None else remote
             if hook.endswith("-changed"):
                 event = ctx.on.relation_changed(rel, remote_unit=remote_id)
             else:
@@ -297,7 +339,7 @@ class Dispatcher:
         # Scenario's consistency check refuses a relation event that names no remote unit,
         # which Juju sends for application data; ops accepts it.
         skip = "SCENARIO_SKIP_CONSISTENCY_CHECKS"
-        if self._no_remote_unit:
+        if self._remote_unit == "":
             os.environ[skip] = "1"
         try:
             out = ctx.run(event, state)
