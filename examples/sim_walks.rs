@@ -4,11 +4,12 @@
 //! `check` and `replay`.
 //!
 //! ```text
-//! cargo run --release --example sim_walks -- OUT_DIR [WALKS] [ACTIONS] [FIRST_SEED]
+//! cargo run --release --example sim_walks -- OUT_DIR [WALKS] [ACTIONS] [FIRST_SEED] [P,U,G]
 //! ```
 //!
-//! Each walk starts from the world of 2 provider applications, 2 units each and 2 Grafana
-//! units under `libpatch21`, and takes `ACTIONS` (default 40) actions of the full alphabet,
+//! Each walk starts from a world of `P` provider applications of at most `U` units and at
+//! most `G` Grafana units (default `2,2,2`) under `libpatch21`, and takes `ACTIONS`
+//! (default 40) actions of the full alphabet,
 //! each chosen uniformly among those enabled, from its own seed (walk `i` has seed
 //! `FIRST_SEED + i`): relations, scaling, hosts, corrupt and colliding application data,
 //! Grafana units coming and going, leadership moves and upgrades with legacy state. The
@@ -43,11 +44,19 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> Result<T,
 fn run(args: &[String]) -> Result<(), String> {
     let out = args
         .get(1)
-        .ok_or("usage: sim_walks OUT_DIR [WALKS] [ACTIONS] [FIRST_SEED]")?;
+        .ok_or("usage: sim_walks OUT_DIR [WALKS] [ACTIONS] [FIRST_SEED] [P,U,G]")?;
     let walks: u64 = arg(args, 2, 20)?;
     let actions: usize = arg(args, 3, 40)?;
     let first_seed: u64 = arg(args, 4, 1)?;
-    let bounds = Bounds::new(2, 2, 2)?;
+    let world = args.get(5).map_or("2,2,2", String::as_str);
+    let sizes: Vec<usize> = world
+        .split(',')
+        .map(|n| n.parse().map_err(|_| format!("world `{world}`: not P,U,G")))
+        .collect::<Result<_, _>>()?;
+    let [p, u, g] = sizes[..] else {
+        return Err(format!("world `{world}`: not P,U,G"));
+    };
+    let bounds = Bounds::new(p, u, g)?;
     let alphabet = Alphabet::full();
     std::fs::create_dir_all(out).map_err(|e| format!("cannot make {out}: {e}"))?;
     for seed in first_seed..first_seed + walks {
@@ -72,7 +81,7 @@ fn run(args: &[String]) -> Result<(), String> {
             for (i, e) in log.iter_mut().enumerate() {
                 e.line = i as u64 + 1;
             }
-            let path = format!("{out}/walk-s{seed}-grafana-{unit}.jsonl");
+            let path = format!("{out}/walk-{p}x{u}x{g}-s{seed}-grafana-{unit}.jsonl");
             std::fs::write(&path, sim::to_jsonl(&log))
                 .map_err(|e| format!("cannot write {path}: {e}"))?;
         }

@@ -20,7 +20,9 @@
 #   SEEDS=N        gen-log seeds per world of the grid (default 3)
 #   STEPS=N        gen-log lines after the setup (default 300)
 #   DEPTH=K        the explorer's depth bound (default 7)
-#   WALKS=N        simulator walks (default 100), ACTIONS=N actions each (default 40)
+#   WALKS=N        simulator walks per world (default 100), ACTIONS=N actions each (default 40)
+#   WORLDS="P,U,G ..."  the walks' worlds: providers, units each, Grafana units
+#                  (default "2,2,2 3,1,3")
 #   PROVIDER_CASES=N  random provider configurations and logs (default 300)
 #   SEED_PATH=F    the reference's source text (default ../shared/seed/grafana_source_libpatch21.txt)
 #   PYTHON=P       a Python 3 with ops 3.9.0 and ops-scenario 8.9.0; by default a virtual
@@ -34,6 +36,7 @@ seeds=${SEEDS:-3}
 steps=${STEPS:-300}
 depth=${DEPTH:-7}
 walks=${WALKS:-100}
+worlds=${WORLDS:-2,2,2 3,1,3}
 provider_cases=${PROVIDER_CASES:-300}
 actions=${ACTIONS:-40}
 seed_path=${SEED_PATH:-$root/../shared/seed/grafana_source_libpatch21.txt}
@@ -99,9 +102,11 @@ for world in "--providers 1 --units 2 --grafana-units 2" "--providers 2 --units 
   done
 done
 
-# Random walks of the world simulator (two providers of two units, two Grafana units, the
-# full alphabet): every Grafana unit's log, leaders and followers, with failures in them.
-target/release/examples/sim_walks "$logs" "$walks" "$actions"
+# Random walks of the world simulator (the full alphabet), in each world of WORLDS: every
+# Grafana unit's log, leaders and followers, with failures in them.
+for world in $worlds; do
+  target/release/examples/sim_walks "$logs" "$walks" "$actions" 1 "$world"
+done
 
 # The logs the project keeps.
 for f in tests/profiles/*.jsonl tests/counterexamples/*.jsonl examples/*.jsonl; do
