@@ -22,8 +22,14 @@ Hooks the consumer does not observe run no ops dispatch: they change no consumer
 
 Scenario numbers remote units and names them `<remote app>/<number>`; the harness patches
 its backend so that units the log names otherwise (`prometheus`, `tempo/`, `a/0/b`) keep
-their names. This unit must be `<app>/<number>`. What the harness cannot represent is
-refused with exit status 3; exit status 2: the log or the arguments are unusable.
+their names. What the harness cannot represent, or what has no single answer, is refused
+with exit status 3: this unit not named `<app>/<number>`; a remote unit of another
+application than the relation's (ops refuses to make such an event, RuntimeError, and Juju
+never sends one); a `stored_state` that is no object; a value nested near Python's
+recursion limit (where it fails depends on the caller's stack); a lone surrogate, or a
+char of U+100000..U+1007FF (the fold's stand-ins for lone surrogates, src/py/json.rs).
+Reports are strict JSON, as `replay --steps` writes them: a NaN or infinity in the
+provisioning file is null. Exit status 2: the log or the arguments are unusable.
 
 Usage: harness.py [--seed-path PATH] LOG > REPORTS.jsonl
 """
@@ -174,9 +180,7 @@ def unit_ids(app, names):
     prefix = app + "/"
     for name in sorted(names):
         number = name[len(prefix) :]
-        if name.startswith(prefix) and NUMBER.fullmatch(number):
-            if int(number) >= ODD_BASE:
-                raise Unsupported(f"remote unit {name!r}: numbers from {ODD_BASE} are the harness's")
+        if name.startswith(prefix) and NUMBER.fullmatch(number) and int(number) < ODD_BASE:
             ids[name] = int(number)
         else:
             odd.append(name)
@@ -274,6 +278,11 @@ class Dispatcher:
             named = set(rel["units"])
             if line.get("relation") == SOURCE and rid == line["relation_id"] and remote is not None:
                 named.add(remote)  # a departing unit is no member any more
+            for name in named:
+                if name.split("/")[0] != rel["app"]:
+                    # ops refuses to make the event (RuntimeError) before any handler runs,
+                    # and Juju never names a unit of another application.
+                    raise Unsupported(f"remote unit {name!r} is not a unit of {rel['app']!r}")
             ids = unit_ids(rel["app"], named)
             for name, number in ids.items():
                 self._names[(rid, f"{rel['app']}/{number}")] = name
@@ -301,14 +310,17 @@ class Dispatcher:
         stored = []
         if hook == "upgrade-charm":
             legacy = line.get("stored_state") or {}
-            try:
-                # The legacy type of `sources_to_delete` is a set.
-                content = {
-                    "sources": legacy.get("sources", {}),
-                    "sources_to_delete": set(legacy.get("sources_to_delete", [])),
-                }
-            except (AttributeError, TypeError) as e:
-                raise Unsupported(f"stored_state {legacy!r} is no StoredState: {e}") from e
+            if not isinstance(legacy, dict):
+                raise Unsupported(f"stored_state {legacy!r} is no StoredState")
+            # The legacy type of `sources_to_delete` is a set; a value that cannot be one
+            # is stored as it is.
+            to_delete = legacy.get("sources_to_delete", [])
+            if isinstance(to_delete, list):
+                try:
+                    to_delete = set(to_delete)
+                except TypeError:
+                    pass
+            content = {"sources": legacy.get("sources", {}), "sources_to_delete": to_delete}
             stored.append(
                 testing.StoredState(name="_stored", owner_path=self.owner_path, content=content)
             )
@@ -345,6 +357,8 @@ class Dispatcher:
             out = ctx.run(event, state)
         except testing.errors.UncaughtCharmError as e:
             cause = e.__cause__ or e
+            if isinstance(cause, RecursionError):
+                raise Unsupported(DEPTH_DEPENDENT) from e
             return type(cause).__name__, [], world.peer_app_data()
         finally:
             os.environ.pop(skip, None)
@@ -361,6 +375,11 @@ class Dispatcher:
 
 # --- the charm's render (spec section 2) and the invariants (section 3) ---------------
 
+
+# Python's recursion limit counts the frames below `json.loads` too, so where a value
+# nested about a thousand deep fails depends on the caller's stack; the fold models the
+# nominal limit (src/py/json.rs). Such a log has no single answer to compare with.
+DEPTH_DEPENDENT = "a value nested near Python's recursion limit (RecursionError)"
 
 # What the charm's render may raise; `json.JSONDecodeError` is a `ValueError` and is
 # reported by its own class name.
@@ -409,6 +428,8 @@ def rendered(peer, config):
         datasources, delete = _render(peer, config)
     except RENDER_ERRORS as e:
         return None, type(e).__name__
+    except RecursionError as e:
+        raise Unsupported(DEPTH_DEPENDENT) from e
     return (
         {
             "apiVersion": 1,
@@ -496,8 +517,34 @@ def replay(lines, dispatcher, out):
             after_peer=after_peer,
             departing_self=departing is not None and departing == world.unit,
         )
-        out.write(json.dumps(report) + "\n")
+        out.write(report_line(report) + "\n")
         previous = now
+
+
+# The fold holds a lone surrogate as a char of U+100000..U+1007FF (src/py/json.rs), so a
+# log with either has no single answer to compare with: a report line cannot carry a lone
+# surrogate as JSON, and a genuine char of that block is written back as one.
+STAND_INS = re.compile("[\U00100000-\U001007ff\ud800-\udfff]")
+
+
+def report_line(report):
+    """The report as strict JSON, as `replay --steps` writes it: a float that JSON cannot
+    hold (NaN, infinities) in the provisioning file is null."""
+
+    def strict(v):
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            return None
+        if isinstance(v, list):
+            return [strict(x) for x in v]
+        if isinstance(v, dict):
+            return {k: strict(x) for k, x in v.items()}
+        return v
+
+    report = dict(report, datasources=strict(report["datasources"]))
+    text = json.dumps(report, ensure_ascii=False, allow_nan=False)
+    if STAND_INS.search(text):
+        raise Unsupported("a lone surrogate, or a char of U+100000..U+1007FF")
+    return text
 
 
 def main():
