@@ -4,9 +4,9 @@
 #
 # Makes hook logs: gen-log over a grid of small worlds and seeds, the explorer's shortest
 # counterexample for every invariant and every exception the reference raises, random walks
-# of the world simulator, the logs this project keeps in tests/ and examples/, and the
-# conformance corpus's own logs (made by the reference elsewhere: they check this harness,
-# since the replay matches their reports in `cargo test`). Replays each through the
+# of the world simulator, the `fold` fuzz corpus, the logs this project keeps in tests/ and
+# examples/, and the conformance corpus's own logs (made by the reference elsewhere: they
+# check this harness, since the replay matches their reports in `cargo test`). Replays each through the
 # reference under ops.testing (scripts/reference/harness.py) and holds the `libpatch21`
 # replay to the reports it gives, with the conformance comparison (`CONFORMANCE_DIR=...
 # cargo test --test conformance`). Then the provider side: `grafana-source provider` on
@@ -59,7 +59,8 @@ if [ -z "${PYTHON:-}" ]; then
   PYTHON=$venv/bin/python
 fi
 
-cargo build --release --locked --quiet --bin grafana-source --example sim_walks || exit 2
+cargo build --release --locked --quiet --bin grafana-source --example sim_walks \
+  --example fuzz_logs || exit 2
 bin=$root/target/release/grafana-source
 
 # Only what an earlier campaign made there is removed.
@@ -107,6 +108,10 @@ done
 for world in $worlds; do
   target/release/examples/sim_walks "$logs" "$walks" "$actions" 1 "$world"
 done
+
+# The `fold` fuzz target's corpus as logs: peer data of any shape, non-object
+# `extra_fields`, timeouts Python's int() rejects, odd unit names.
+target/release/examples/fuzz_logs "$logs"
 
 # The logs the project keeps.
 for f in tests/profiles/*.jsonl tests/counterexamples/*.jsonl examples/*.jsonl; do
