@@ -235,6 +235,20 @@ fn corpus_conforms_under_libpatch21() {
     report("conformance", &dir, cases, &failures);
 }
 
+/// Cases whose expected reports the reference itself gave through
+/// `scripts/reference/harness.py` (`tests/reference/README.md`): what the shared corpus
+/// does not reach.
+#[test]
+fn reference_cases_conform_under_libpatch21() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/cases");
+    let (cases, failures) = with_big_stack({
+        let dir = dir.clone();
+        move || run_dir(&dir)
+    });
+    assert!(cases >= 4, "only {cases} cases in {}", dir.display());
+    report("reference cases", &dir, cases, &failures);
+}
+
 /// `CONFORMANCE_DIR=<dir> cargo test --test conformance`: also replay a held-out set.
 /// A relative path is taken from the crate root (where `cargo test` runs tests).
 #[test]
