@@ -26,8 +26,9 @@ their names. What the harness cannot represent, or what has no single answer, is
 with exit status 3: this unit not named `<app>/<number>`; a remote unit of another
 application than the relation's (ops refuses to make such an event, RuntimeError, and Juju
 never sends one); a `stored_state` that is no object; a value nested near Python's
-recursion limit (where it fails depends on the caller's stack); a lone surrogate, or a
-char of U+100000..U+1007FF (the fold's stand-ins for lone surrogates, src/py/json.rs).
+recursion limit (where it fails depends on the caller's stack); a report that would hold a
+lone surrogate, or a char of U+100000..U+1007FF (the fold's stand-ins for lone surrogates,
+src/py/json.rs).
 Reports are strict JSON, as `replay --steps` writes them: a NaN or infinity in the
 provisioning file is null. Exit status 2: the log or the arguments are unusable.
 
@@ -521,9 +522,10 @@ def replay(lines, dispatcher, out):
         previous = now
 
 
-# The fold holds a lone surrogate as a char of U+100000..U+1007FF (src/py/json.rs), so a
-# log with either has no single answer to compare with: a report line cannot carry a lone
-# surrogate as JSON, and a genuine char of that block is written back as one.
+# The fold holds a lone surrogate as a char of U+100000..U+1007FF (src/py/json.rs): a
+# report line cannot carry a lone surrogate as JSON, and a genuine char of that block is
+# written back as one. A log whose reports would hold either is refused; one that holds
+# them only inside peer data text is compared, and a difference there shows as a mismatch.
 STAND_INS = re.compile("[\U00100000-\U001007ff\ud800-\udfff]")
 
 
