@@ -576,3 +576,95 @@ fn provider_command_prints_one_object_per_step() {
     assert_eq!(code, 2);
     assert!(err.contains("line 1"), "{err}");
 }
+
+/// The configurations and logs in `tests/reference/provider/`, each with the reports the
+/// reference's `GrafanaSourceProvider` gave through `scripts/reference/provider_harness.py`
+/// (`tests/reference/README.md`): per step the databags byte for byte and each warning
+/// beginning with the reference's message; a configuration the reference's constructor
+/// raised on is refused (exit status 2).
+#[test]
+fn reference_provider_cases_agree() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/provider");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".config.json").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(
+        names.len() >= 4,
+        "only {} cases in {}",
+        names.len(),
+        dir.display()
+    );
+    let lines = |text: &str| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let mut mismatches = Vec::new();
+    for name in &names {
+        let path = |suffix: &str| dir.join(format!("{name}{suffix}"));
+        let theirs = lines(&std::fs::read_to_string(path(".reference.jsonl")).unwrap());
+        let out = Command::new(env!("CARGO_BIN_EXE_grafana-source"))
+            .arg("provider")
+            .arg("--config")
+            .arg(path(".config.json"))
+            .arg(path(".jsonl"))
+            .output()
+            .unwrap();
+        let ours = lines(&String::from_utf8(out.stdout).unwrap());
+        if let Some(failed) = theirs.iter().find(|r| r.get("error").is_some()) {
+            assert_eq!(
+                failed["step"], 0,
+                "{name}: the reference failed past construction"
+            );
+            if out.status.code() != Some(2) || !ours.is_empty() {
+                mismatches.push(format!(
+                    "{name}: the reference raised {}; we exited {:?} after {} steps",
+                    failed["error"],
+                    out.status.code(),
+                    ours.len()
+                ));
+            }
+            continue;
+        }
+        if !out.status.success() || ours.len() != theirs.len() {
+            mismatches.push(format!(
+                "{name}: exit {:?}, {} reports for the reference's {}",
+                out.status.code(),
+                ours.len(),
+                theirs.len()
+            ));
+            continue;
+        }
+        for (o, t) in ours.iter().zip(&theirs) {
+            for key in ["app_data", "unit_data"] {
+                if o[key] != t[key] {
+                    mismatches.push(format!(
+                        "{name} step {}: {key}: ours {} reference {}",
+                        t["step"], o[key], t[key]
+                    ));
+                }
+            }
+            let (ow, tw) = (
+                o["warnings"].as_array().unwrap(),
+                t["warnings"].as_array().unwrap(),
+            );
+            let agree = ow.len() == tw.len()
+                && ow
+                    .iter()
+                    .zip(tw)
+                    .all(|(a, b)| a.as_str().unwrap().starts_with(b.as_str().unwrap()));
+            if !agree {
+                mismatches.push(format!(
+                    "{name} step {}: warnings: ours {ow:?} reference {tw:?}",
+                    t["step"]
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
