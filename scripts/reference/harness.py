@@ -170,6 +170,15 @@ def peer_at_start(lines):
 # --- one ops dispatch per observed hook ----------------------------------------------
 
 
+def this_unit(name, app=None):
+    """(application, unit number) of the unit the charm runs as, which Scenario makes from
+    the two: `name` must be `<app>/<number>` (and of `app`, when given)."""
+    unit_app, _, number = name.partition("/")
+    if not unit_app or not NUMBER.fullmatch(number) or app not in (None, unit_app):
+        raise Unsupported(f"this unit {name!r} is not {app or '<app>'}/<number>")
+    return unit_app, int(number)
+
+
 # Scenario numbers remote units and names them `<app>/<number>`; a log's unit name of any
 # other shape gets a number from here up, and the patched backend answers with the name.
 ODD_BASE = 1_000_000
@@ -265,10 +274,7 @@ class Dispatcher:
         """(error name or None, emitted events, peer app data after)."""
         testing = self.testing
         hook = line["hook"]
-        unit = world.unit or "grafana/0"
-        app, _, number = unit.partition("/")
-        if not app or not NUMBER.fullmatch(number):
-            raise Unsupported(f"this unit {unit!r} is not <app>/<number>")
+        app, number = this_unit(world.unit or "grafana/0")
         relations = []
         by_id = {}
         used = set(world.relations)
@@ -329,7 +335,7 @@ class Dispatcher:
             relations=relations, leader=world.leader, stored_states=stored
         )
         ctx = testing.Context(
-            self.charm_type, meta=self.meta, app_name=app, unit_id=int(number)
+            self.charm_type, meta=self.meta, app_name=app, unit_id=number
         )
         self._remote_unit = None
         if hook == "upgrade-charm":

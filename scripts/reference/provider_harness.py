@@ -28,7 +28,7 @@ import os
 import socket
 import sys
 
-from harness import DEFAULT_SEED, NUMBER, Unsupported, load_reference
+from harness import DEFAULT_SEED, Unsupported, load_reference, this_unit
 
 INGRESS = "ingress"
 LIFECYCLE = {
@@ -121,16 +121,16 @@ class Dispatcher:
             "containers": {c: {"resource": f"{c}-image"} for c in self.containers},
         }
         self.actions = {"update-source": {"params": {"url": {"type": "string"}}}}
+        # The world of the dispatch under way (`run`): its `fqdn` answers getfqdn().
+        self.world = None
         socket.getfqdn = lambda *_: self.world.fqdn or ""
 
     def run(self, world, line):
         """(error name or None, warnings); `world.relations` takes what the unit wrote."""
         testing = self.testing
         self.world = world
-        unit = world.unit or f"{self.config['application']}/0"
-        app, _, number = unit.partition("/")
-        if app != self.config["application"] or not NUMBER.fullmatch(number):
-            raise Unsupported(f"this unit {unit!r} is not {self.config['application']}/<number>")
+        application = self.config["application"]
+        app, number = this_unit(world.unit or f"{application}/0", application)
         rels = {}
         for rid, bags in sorted(world.relations.items()):
             rels[rid] = testing.Relation(
@@ -145,7 +145,7 @@ class Dispatcher:
         relations = list(rels.values())
         ingress = None
         hook = line.get("hook")
-        if world.ingress or hook == f"{INGRESS}-relation-changed":
+        if world.ingress:
             ingress_id = max(list(rels) + [0]) + 1000
             ingress = testing.Relation(
                 endpoint=INGRESS, interface="ingress", id=ingress_id, remote_units_data={0: {}}
@@ -163,7 +163,7 @@ class Dispatcher:
             meta=self.meta,
             actions=self.actions,
             app_name=app,
-            unit_id=int(number),
+            unit_id=number,
         )
         if hook is None:
             params = {} if line.get("url") is None else {"url": line["url"]}
