@@ -208,6 +208,44 @@ pub struct Entry {
     pub stored_state: Option<PyValue>,
 }
 
+impl Entry {
+    /// Whether ops refuses to make this hook's event: a `grafana-source` or peer relation
+    /// hook whose `remote_unit` is not a unit of its `remote_app`. ops builds the event's
+    /// application from `JUJU_REMOTE_APP` (or, when that is empty, from the unit's name up
+    /// to its first `/`, and a name without one is invalid) and its unit from
+    /// `JUJU_REMOTE_UNIT`, and `RelationEvent` raises `RuntimeError` when the unit's
+    /// application (its name up to the first `/`) is another one. Juju never runs such a
+    /// hook; a log can still say so. An empty `remote_unit` is none, as ops reads it. Hooks
+    /// of other endpoints are left out: whether ops makes an event for them depends on the
+    /// Grafana charm's metadata, which the log does not carry.
+    ///
+    /// ```
+    /// use grafana_source::log::parse_line;
+    /// let line = |unit: &str| format!(r#"{{"hook": "grafana-source-relation-joined",
+    ///     "relation": "grafana-source", "relation_id": 1, "remote_app": "prometheus",
+    ///     "remote_unit": "{unit}"}}"#);
+    /// assert!(!parse_line(1, &line("prometheus/0")).unwrap().remote_unit_app_mismatch());
+    /// assert!(parse_line(1, &line("loki/0")).unwrap().remote_unit_app_mismatch());
+    /// ```
+    pub fn remote_unit_app_mismatch(&self) -> bool {
+        let (Some(rel), Some(unit)) = (&self.relation, &self.remote_unit) else {
+            return false;
+        };
+        if unit.is_empty()
+            || !self.hook.kind.is_relation()
+            || !matches!(self.hook.endpoint, Endpoint::Source | Endpoint::Peer)
+        {
+            return false;
+        }
+        if rel.remote_app.is_empty() {
+            // The application comes from the unit's name, which needs a `/`.
+            !unit.contains('/')
+        } else {
+            unit.split('/').next() != Some(&*rel.remote_app)
+        }
+    }
+}
+
 /// `Debug` names which databags a line carries but never their values: relation data
 /// carries `secure_extra_fields`, which must not reach logs or debug output.
 impl std::fmt::Debug for Entry {
@@ -928,6 +966,71 @@ mod tests {
             assert!(!is_juju_name(bad), "{bad:?}");
         }
         assert!(is_juju_name("a") && is_juju_name("a-1-b"));
+    }
+
+    /// ops' check of a relation event's unit against its application, case by case: the
+    /// unit's name up to its first `/` against `remote_app`, or, with no `remote_app`, a
+    /// `/` in the name; only the two endpoints' five relation hooks, only with a unit.
+    #[test]
+    fn remote_unit_of_another_application() {
+        let entry = |hook: &str, relation: &str, app: &str, unit: Option<&str>| {
+            let unit = unit.map_or("null".to_string(), |u| format!("{u:?}"));
+            let text = format!(
+                r#"{{"hook": "{hook}", "relation": "{relation}", "relation_id": 3, "remote_app": "{app}", "remote_unit": {unit}}}"#
+            );
+            parse_line(1, &text).unwrap().remote_unit_app_mismatch()
+        };
+        let source = |app: &str, unit: Option<&str>| {
+            entry(
+                "grafana-source-relation-changed",
+                SOURCE_ENDPOINT,
+                app,
+                unit,
+            )
+        };
+        assert!(!source("prom", Some("prom/0")));
+        assert!(
+            !source("prom", Some("prom")),
+            "no `/`: the whole name is the application"
+        );
+        assert!(
+            !source("prom", Some("prom/0/x")),
+            "the application ends at the first `/`"
+        );
+        assert!(source("prom", Some("loki/0")));
+        assert!(source("prom", Some("prom-k8s/0")));
+        assert!(source("prom", Some("/0")));
+        assert!(!source("prom", Some("")), "an empty unit is none");
+        assert!(!source("prom", None));
+        assert!(
+            !source("", Some("loki/0")),
+            "no application: the unit's gives it"
+        );
+        assert!(source("", Some("loki")), "no application and no `/`");
+        for kind in ["created", "joined", "departed", "broken"] {
+            let hook = format!("grafana-source-relation-{kind}");
+            assert!(
+                entry(&hook, SOURCE_ENDPOINT, "prom", Some("loki/0")),
+                "{kind}"
+            );
+        }
+        let peer = |unit| {
+            entry(
+                "grafana-relation-joined",
+                PEER_ENDPOINT,
+                "grafana",
+                Some(unit),
+            )
+        };
+        assert!(!peer("grafana/1"));
+        assert!(peer("prom/1"));
+        let other = entry(
+            "ingress-relation-changed",
+            "ingress",
+            "traefik",
+            Some("loki/0"),
+        );
+        assert!(!other, "another endpoint's hook: not this crate's to say");
     }
 
     /// Reading ahead gives what reading line by line gives: the same entries with the same

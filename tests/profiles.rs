@@ -58,6 +58,7 @@ fn non_object_extra_fields_break_the_reference_renderer_only() {
 fn every_behaviour_breaks_something_under_libpatch21_and_nothing_under_verified() {
     let expected: &[(&str, &[Invariant])] = &[
         ("departed-without-host", &[Invariant::HookFailed]),
+        ("foreign-remote-unit", &[Invariant::HookFailed]),
         ("malformed-remote-data", &[Invariant::HookFailed]),
         (
             "name-collision",

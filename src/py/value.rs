@@ -18,6 +18,8 @@ pub enum PyExc {
     ValueError,
     OverflowError,
     RecursionError,
+    /// Raised by ops itself, before any handler runs ([`crate::log::Entry::remote_unit_app_mismatch`]).
+    RuntimeError,
 }
 
 impl PyExc {
@@ -32,6 +34,7 @@ impl PyExc {
             PyExc::ValueError => "ValueError",
             PyExc::OverflowError => "OverflowError",
             PyExc::RecursionError => "RecursionError",
+            PyExc::RuntimeError => "RuntimeError",
         }
     }
 }

@@ -35,6 +35,10 @@ pub fn handle(
     memo: Option<(&mut Memo, RelationsHint)>,
     stored: &mut Option<PeerValue>,
 ) -> Result<Handled, PyExc> {
+    if entry.remote_unit_app_mismatch() {
+        // ops refuses to make the event before any handler runs, observed or not.
+        return Err(PyExc::RuntimeError);
+    }
     let mut tx = Tx::new(state);
     let emitted = match (entry.hook.endpoint, entry.hook.kind) {
         (Endpoint::Source, HookKind::RelationChanged) => relation_changed(&mut tx, memo, stored)?,

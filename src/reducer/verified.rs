@@ -18,7 +18,32 @@ const TO_DELETE: &str = "sources_to_delete";
 /// Run the verified handler for `entry` on the world it sees. With `memo`, the leader's
 /// reconcile derives only the relations that changed since the last one
 /// ([`ReconcileCache`]); without, it recomputes everything (the oracle).
+///
+/// A hook naming a remote unit of another application than the relation's
+/// ([`Entry::remote_unit_app_mismatch`], which ops refuses with `RuntimeError`) runs like
+/// any other, with a diagnostic saying so: the world view counts the unit as a member
+/// either way.
 pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHint)>) -> Handled {
+    let mut handled = handle_hook(state, entry, memo);
+    if let (true, Some(rel), Some(unit)) = (
+        entry.remote_unit_app_mismatch(),
+        &entry.relation,
+        &entry.remote_unit,
+    ) {
+        let message = format!(
+            "`{unit}` is not a unit of the relation's application `{}`: Juju never runs \
+             such a hook, and ops fails it (RuntimeError) before any handler; the unit is \
+             taken as a member",
+            rel.remote_app
+        );
+        handled
+            .diagnostics
+            .insert(0, diag(rel.id, Some(unit), "remote_unit", message));
+    }
+    handled
+}
+
+fn handle_hook(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHint)>) -> Handled {
     let mut handled = Handled {
         peer: state.peer_data().cloned(),
         ..Handled::default()
