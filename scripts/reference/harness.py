@@ -4,9 +4,10 @@
 The reference is `grafana_source` LIBPATCH 21, loaded from its source text (by default
 `../shared/seed/grafana_source_libpatch21.txt` beside the project). Each line of the log
 that the consumer observes (`grafana-source-relation-changed`, `-departed`, the peer's
-`grafana-relation-changed`, `upgrade-charm`) runs as one real ops dispatch under
-`ops.testing` (Scenario), in a minimal Grafana test charm, on the world the log has built so
-far; the harness prints one step report per line in the shape of spec section 2, so that
+`grafana-relation-changed`, `upgrade-charm`), and every other relation hook of the two
+endpoints that names a remote unit, runs as one real ops dispatch under `ops.testing`
+(Scenario), in a minimal Grafana test charm, on the world the log has built so far; the
+harness prints one step report per line in the shape of spec section 2, so that
 `CONFORMANCE_DIR=<dir> cargo test --test conformance` can hold the `libpatch21` profile to
 it. `scripts/reference/differential.sh` runs whole campaigns.
 
@@ -17,18 +18,24 @@ What the harness itself supplies, from the spec and the conformance corpus's con
 - `datasources`: the Grafana charm's `_generate_datasource_config` as spec section 2 and
   the corpus conventions describe it (the charm's source is not in the seed);
 - `violations`: section 3's invariants.
-Hooks the consumer does not observe run no ops dispatch: they change no consumer state
-(section 1), so they report `ok` with nothing emitted.
+Other hooks run no ops dispatch: they change no consumer state (section 1), and ops has
+nothing to refuse in them, so they report `ok` with nothing emitted. A relation hook that
+names a unit is dispatched even when unobserved, because ops makes its event anyway and
+refuses one whose unit is not of the hook's application (`JUJU_REMOTE_APP`) with
+RuntimeError before any handler; `JUJU_REMOTE_APP` and `JUJU_REMOTE_UNIT` are set as the
+line gives them.
 
 Scenario numbers remote units and names them `<remote app>/<number>`; the harness patches
 its backend so that units the log names otherwise (`prometheus`, `tempo/`, `a/0/b`) keep
 their names. What the harness cannot represent, or what has no single answer, is refused
-with exit status 3: this unit not named `<app>/<number>`; a remote unit of another
-application than the relation's (ops refuses to make such an event, RuntimeError, and Juju
-never sends one); a `stored_state` that is no object; a value nested near Python's
-recursion limit (where it fails depends on the caller's stack); a report that would hold a
-lone surrogate, or a char of U+100000..U+1007FF (the fold's stand-ins for lone surrogates,
-src/py/json.rs).
+with exit status 3: this unit not named `<app>/<number>`; a remote unit named as this
+unit (ops then takes it for this unit, whose own databag a log does not describe); a hook
+that may run a handler while a relation's members include a unit of another application
+(ops takes the relation's application from its first member, in an order Juju never
+defines for that; such a member joins the world view through a hook ops refuses); a
+`stored_state` that is no object; a value nested near Python's recursion limit (where it
+fails depends on the caller's stack); a report that would hold a lone surrogate, or a char
+of U+100000..U+1007FF (the fold's stand-ins for lone surrogates, src/py/json.rs).
 Reports are strict JSON, as `replay --steps` writes them: a NaN or infinity in the
 provisioning file is null. Exit status 2: the log or the arguments are unusable.
 
@@ -61,6 +68,20 @@ OBSERVED = {
 DEFAULT_TIMEOUT = 300
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 NUMBER = re.compile(r"[0-9]+")
+
+
+def names_remote_unit(line):
+    """Whether a relation hook of the two endpoints names a remote unit. ops makes an event
+    for every such hook, observed or not, and refuses to make one whose unit is not of its
+    application (RuntimeError): those hooks run an ops dispatch too. Without a unit, an
+    unobserved hook has nothing ops could refuse."""
+    return line.get("relation") in (SOURCE, PEER) and line.get("remote_unit") not in (None, "")
+
+
+def of_other_application(unit, app):
+    """Whether ops takes `unit` for a unit of another application than `app` (its name up
+    to the first `/`; with no `app`, a name without `/` is invalid)."""
+    return unit.split("/")[0] != app if app else "/" not in unit
 
 
 class Unsupported(Exception):
@@ -167,7 +188,7 @@ def peer_at_start(lines):
     return True
 
 
-# --- one ops dispatch per observed hook ----------------------------------------------
+# --- one ops dispatch per hook that runs one ----------------------------------------------
 
 
 def this_unit(name, app=None):
@@ -233,6 +254,7 @@ class Dispatcher:
         # What the next dispatch's JUJU_REMOTE_UNIT is (None: as Scenario sets it), and
         # the log's unit names by (relation id, Scenario's name) and back.
         self._remote_unit = None
+        self._remote_app = None
         self._names = {}
         self._scenario_names = {}
         self._patch_scenario()
@@ -249,6 +271,8 @@ class Dispatcher:
             # the log gives, or "" (ops reads it as none). The consumer reads no
             # departing unit.
             env = event_env(runtime, *args, **kwargs)
+            if harness._remote_app is not None:
+                env["JUJU_REMOTE_APP"] = harness._remote_app
             if harness._remote_unit is not None:
                 env["JUJU_REMOTE_UNIT"] = harness._remote_unit
                 if env.get("JUJU_HOOK_NAME", "").endswith("-relation-departed"):
@@ -280,16 +304,30 @@ class Dispatcher:
         used = set(world.relations)
         self._names, self._scenario_names = {}, {}
         remote = line.get("remote_unit")
-        for rid in sorted(world.relations):
-            rel = world.relations[rid]
+        endpoint = line.get("relation")
+        # A hook naming a unit of another application fails before any handler (ops
+        # refuses its event, whatever the members; the reports show whether it did).
+        handlers_may_run = hook in OBSERVED and not (
+            remote and of_other_application(remote, line.get("remote_app"))
+        )
+        source_relations = dict(world.relations)
+        if endpoint == SOURCE and line["relation_id"] not in source_relations:
+            # relation-broken: gone from the world view, but the event is made for it.
+            source_relations[line["relation_id"]] = {"app": line["remote_app"], "app_data": {}, "units": {}}
+        for rid in sorted(source_relations):
+            rel = source_relations[rid]
             named = set(rel["units"])
-            if line.get("relation") == SOURCE and rid == line["relation_id"] and remote is not None:
+            if endpoint == SOURCE and rid == line["relation_id"] and remote is not None:
                 named.add(remote)  # a departing unit is no member any more
-            for name in named:
-                if name.split("/")[0] != rel["app"]:
-                    # ops refuses to make the event (RuntimeError) before any handler runs,
-                    # and Juju never names a unit of another application.
-                    raise Unsupported(f"remote unit {name!r} is not a unit of {rel['app']!r}")
+            if world.unit in named or (world.unit is None and "grafana/0" in named):
+                # ops takes such a member for this very unit (`relation.data` then reads
+                # this unit's own databag, which a log does not describe).
+                raise Unsupported(f"a remote unit of relation {rid} is named as this unit")
+            if handlers_may_run and any(of_other_application(u, rel["app"]) for u in rel["units"]):
+                # ops takes a relation's application from its first member, in the order
+                # relation-list gives, which Juju never had to define for units of several
+                # applications; and reading another application's databag fails in Juju.
+                raise Unsupported(f"a member of relation {rid} is a unit of another application")
             ids = unit_ids(rel["app"], named)
             for name, number in ids.items():
                 self._names[(rid, f"{rel['app']}/{number}")] = name
@@ -306,7 +344,7 @@ class Dispatcher:
             relations.append(r)
             by_id[rid] = r
         peer = None
-        if world.peer_visible:
+        if world.peer_visible or endpoint == PEER:
             pid = world.peer_id if world.peer_id is not None else 0
             while pid in used:
                 pid += 1000
@@ -338,27 +376,39 @@ class Dispatcher:
             self.charm_type, meta=self.meta, app_name=app, unit_id=number
         )
         self._remote_unit = None
+        self._remote_app = None
         if hook == "upgrade-charm":
             event = ctx.on.upgrade_charm()
-        elif line.get("relation") == PEER:
-            # The peer handler reads no unit: none is named.
-            self._remote_unit = ""
-            event = ctx.on.relation_changed(peer)
         else:
-            rel = by_id[line["relation_id"]]
-            key = (rel.id, remote)
-            remote_id = None
-            if remote is not None:
-                remote_id = int(self._scenario_names[key].rsplit("/", 1)[1])
+            # JUJU_REMOTE_APP and JUJU_REMOTE_UNIT as the line gives them: ops makes the
+            # event's application and unit from the two.
+            self._remote_app = line["remote_app"]
             self._remote_unit = "" if remote is None else remote
-            if hook.endswith("-changed"):
-                event = ctx.on.relation_changed(rel, remote_unit=remote_id)
+            remote_id = None
+            if endpoint == PEER:
+                # The peer handler reads no unit: Scenario is told of none, and the
+                # patched environment names the line's.
+                rel = peer
             else:
+                rel = by_id[line["relation_id"]]
+                if remote is not None:
+                    remote_id = int(self._scenario_names[(rel.id, remote)].rsplit("/", 1)[1])
+            kind = hook[len(endpoint) + 1 :]
+            if kind == "relation-created":
+                event = ctx.on.relation_created(rel)
+            elif kind == "relation-joined":
+                event = ctx.on.relation_joined(rel, remote_unit=remote_id)
+            elif kind == "relation-changed":
+                event = ctx.on.relation_changed(rel, remote_unit=remote_id)
+            elif kind == "relation-departed":
                 event = ctx.on.relation_departed(rel, remote_unit=remote_id)
-        # Scenario's consistency check refuses a relation event that names no remote unit,
-        # which Juju sends for application data; ops accepts it.
+            else:
+                event = ctx.on.relation_broken(rel)
+        # Scenario's consistency check refuses a relation event that names no remote unit
+        # (Juju sends one for application data; ops accepts it), a peer unit it was not
+        # told of, and an event for a relation the world view no longer has.
         skip = "SCENARIO_SKIP_CONSISTENCY_CHECKS"
-        if self._remote_unit == "":
+        if self._remote_unit == "" or endpoint == PEER or hook not in OBSERVED:
             os.environ[skip] = "1"
         try:
             out = ctx.run(event, state)
@@ -499,7 +549,7 @@ def replay(lines, dispatcher, out):
         world.apply(line)
         seen_peer = world.peer_app_data()
         error, emitted = None, []
-        if line["hook"] in OBSERVED:
+        if line["hook"] in OBSERVED or names_remote_unit(line):
             error, emitted, after_peer = dispatcher.run(world, line)
             if error is None and world.peer_visible:
                 world.peer_data = after_peer
