@@ -210,11 +210,10 @@ pub struct Entry {
 
 impl Entry {
     /// Whether ops refuses to make this hook's event: a `grafana-source` or peer relation
-    /// hook whose `remote_unit` is not a unit of its `remote_app`. ops builds the event's
-    /// application from `JUJU_REMOTE_APP` (or, when that is empty, from the unit's name up
-    /// to its first `/`, and a name without one is invalid) and its unit from
-    /// `JUJU_REMOTE_UNIT`, and `RelationEvent` raises `RuntimeError` when the unit's
-    /// application (its name up to the first `/`) is another one. Juju never runs such a
+    /// hook whose `remote_unit` is not a unit of its `remote_app`. ops takes the event's
+    /// application from `JUJU_REMOTE_APP` (when that is empty, from the unit's name, which
+    /// then needs a `/`) and `RelationEvent` raises `RuntimeError` when the unit's
+    /// application, its name up to the first `/`, is another one. Juju never runs such a
     /// hook; a log can still say so. An empty `remote_unit` is none, as ops reads it. Hooks
     /// of other endpoints are left out: whether ops makes an event for them depends on the
     /// Grafana charm's metadata, which the log does not carry.

@@ -18,7 +18,8 @@ pub enum PyExc {
     ValueError,
     OverflowError,
     RecursionError,
-    /// Raised by ops itself, before any handler runs ([`crate::log::Entry::remote_unit_app_mismatch`]).
+    /// Raised by ops itself, before any handler runs
+    /// ([`crate::log::Entry::remote_unit_app_mismatch`]).
     RuntimeError,
 }
 

@@ -30,11 +30,17 @@ pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHi
         &entry.relation,
         &entry.remote_unit,
     ) {
+        let what = if rel.remote_app.is_empty() {
+            format!("`{unit}` has no `/` and the hook names no application")
+        } else {
+            format!(
+                "`{unit}` is not a unit of the hook's application `{}`",
+                rel.remote_app
+            )
+        };
         let message = format!(
-            "`{unit}` is not a unit of the relation's application `{}`: Juju never runs \
-             such a hook, and ops fails it (RuntimeError) before any handler; the unit is \
-             taken as a member",
-            rel.remote_app
+            "{what}: Juju never runs such a hook, and ops fails it (RuntimeError) before \
+             any handler; this profile runs it as any other"
         );
         handled
             .diagnostics
@@ -804,6 +810,37 @@ mod tests {
         }
         check(&mut Vec::new());
         check(&mut BTreeSet::new());
+    }
+
+    /// A hook whose unit ops would refuse runs (no exception here) with one diagnostic
+    /// first, worded for the application the hook names or the one it lacks; any other
+    /// hook gets none.
+    #[test]
+    fn a_unit_of_another_application_is_diagnosed() {
+        let state = State::new(crate::world::PeerAtStart::Visible);
+        let notes = |app: &str, unit: &str| {
+            let line = format!(
+                r#"{{"hook": "grafana-source-relation-joined", "relation": "grafana-source",
+                "relation_id": 3, "remote_app": "{app}", "remote_unit": "{unit}"}}"#
+            );
+            let entry = crate::log::parse_line(1, &line).unwrap();
+            handle(&state, &entry, None).diagnostics
+        };
+        let other = notes("prom", "loki/1");
+        assert_eq!(other.len(), 1);
+        assert_eq!(
+            (other[0].relation, &*other[0].field),
+            (Some(3), "remote_unit")
+        );
+        assert!(other[0]
+            .message
+            .starts_with("`loki/1` is not a unit of the hook's application `prom`"));
+        let none = notes("", "loki");
+        assert!(none[0]
+            .message
+            .starts_with("`loki` has no `/` and the hook names no application"));
+        assert!(notes("prom", "prom/1").is_empty());
+        assert!(notes("", "loki/1").is_empty());
     }
 
     /// See [`crate::reducer::test_relation::check_moved_host`].
