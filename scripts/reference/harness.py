@@ -188,7 +188,7 @@ def peer_at_start(lines):
     return True
 
 
-# --- one ops dispatch per hook that runs one ----------------------------------------------
+# --- one ops dispatch per hook that runs one -----------------------------------------
 
 
 def this_unit(name, app=None):
@@ -301,7 +301,6 @@ class Dispatcher:
         app, number = this_unit(world.unit or "grafana/0")
         relations = []
         by_id = {}
-        used = set(world.relations)
         self._names, self._scenario_names = {}, {}
         remote = line.get("remote_unit")
         endpoint = line.get("relation")
@@ -314,6 +313,7 @@ class Dispatcher:
         if endpoint == SOURCE and line["relation_id"] not in source_relations:
             # relation-broken: gone from the world view, but the event is made for it.
             source_relations[line["relation_id"]] = {"app": line["remote_app"], "app_data": {}, "units": {}}
+        used = set(source_relations)
         for rid in sorted(source_relations):
             rel = source_relations[rid]
             named = set(rel["units"])
