@@ -236,15 +236,18 @@ impl Entry {
         {
             return false;
         }
-        let (unit, app) = (unit.as_bytes(), rel.remote_app.as_bytes());
-        // One search (SIMD) for the first `/`: every step of a replay asks.
-        let slash = memchr::memchr(b'/', unit);
-        if app.is_empty() {
+        if rel.remote_app.is_empty() {
             // The application comes from the unit's name, which needs a `/`.
-            return slash.is_none();
+            return memchr::memchr(b'/', unit.as_bytes()).is_none();
         }
-        unit[..slash.unwrap_or(unit.len())] != *app
+        unit_application(unit) != &*rel.remote_app
     }
+}
+
+/// The application a unit name names, as ops takes it: the name up to its first `/` (the
+/// whole name when it has none). One search (SIMD): every step of a replay asks.
+pub(crate) fn unit_application(unit: &str) -> &str {
+    memchr::memchr(b'/', unit.as_bytes()).map_or(unit, |i| &unit[..i])
 }
 
 /// `Debug` names which databags a line carries but never their values: relation data

@@ -96,6 +96,8 @@ struct Derived {
     source: Option<(Arc<str>, Arc<ParsedSource>)>,
     /// Each entry with the unit and host it was made from.
     units: Vec<Arc<UnitEntry>>,
+    /// The relation's application they were made under (their units are its own).
+    app: Arc<str>,
 }
 
 /// The names of a relation's entries (none when it is not derived).
@@ -124,6 +126,7 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
     let units = match &*sd {
         Ok(Some(data)) => {
             let same_source = prev
+                .filter(|p| crate::log::same_text(&p.app, &rel.app))
                 .and_then(|p| p.source.as_ref())
                 .is_some_and(|(_, old)| Arc::ptr_eq(old, &sd));
             let reuse = match prev {
@@ -149,6 +152,7 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
         diagnostics,
         source,
         units,
+        app: rel.app.clone(),
     }
 }
 
@@ -250,6 +254,7 @@ impl ReconcileCache {
                         diagnostics: b.diagnostics.clone(),
                         source: b.source.clone(),
                         units: b.units.clone(),
+                        app: b.app.clone(),
                     }))
                 }
                 (None, None) => new,
@@ -709,24 +714,45 @@ fn derive_units(
         let name: Arc<str> = match before {
             Some(u) => {
                 debug_assert!(
-                    unit_number(unit).is_some_and(|n| *u.name == *made(n)),
+                    unit_number(unit).is_some_and(|n| *u.name == *made(n))
+                        && crate::log::unit_application(&unit.0) == &*rel.app,
                     "{}",
                     u.name
                 );
                 u.name.clone()
             }
-            None => match unit_number(unit) {
-                Some(n) => made(n),
-                None => {
+            None => {
+                // Checked once per entry made: an entry is reused only under the same
+                // source data and the same application (`derive_alone`).
+                let app = crate::log::unit_application(&unit.0);
+                if app != &*rel.app {
+                    // Its name would be one of the relation's own units'
+                    // (`..._<application>_<N>`), and could take that unit's datasource.
                     diagnostics.push(diag(
                         id,
                         Some(&unit.0),
                         "unit",
-                        "not a Juju unit name `app/N`",
+                        format!(
+                            "a unit of application `{app}`, not of the relation's `{}`: not \
+                             provisioned",
+                            rel.app
+                        ),
                     ));
                     continue;
                 }
-            },
+                match unit_number(unit) {
+                    Some(n) => made(n),
+                    None => {
+                        diagnostics.push(diag(
+                            id,
+                            Some(&unit.0),
+                            "unit",
+                            "not a Juju unit name `app/N`",
+                        ));
+                        continue;
+                    }
+                }
+            }
         };
         if !taken.take(&name) {
             diagnostics.push(diag(
