@@ -232,11 +232,11 @@ fn a_failed_render_between_changes_folds_the_same() {
 
 /// A unit of another application that would derive a unit's name (`other/1` beside
 /// `prom/1`) is refused with a diagnostic, and every unit of the relation's own provisioned,
-/// whether the relation is derived on its own (incrementally: a few units or more) or with
-/// every other (exactly). Before `verified` refused such units, this was the one way two
-/// units of one relation derived one name.
+/// whether the relation is derived on its own (incrementally) or with every other (exactly),
+/// in a small relation and a big one. Before `verified` refused such units, this was the one
+/// way two units of one relation derived one name.
 #[test]
-fn units_of_one_relation_deriving_one_name_fold_the_same() {
+fn a_unit_of_another_application_folds_the_same() {
     for units in [3usize, 40] {
         let data = serde_json::json!({
             "model": "cos", "model_uuid": "0c1f", "application": "prom", "type": "prometheus",

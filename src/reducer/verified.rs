@@ -22,7 +22,7 @@ const TO_DELETE: &str = "sources_to_delete";
 /// A hook naming a remote unit of another application than the relation's
 /// ([`Entry::remote_unit_app_mismatch`], which ops refuses with `RuntimeError`) runs like
 /// any other, with a diagnostic saying so: the world view counts the unit as a member
-/// either way.
+/// either way, and the derivation never provisions it (`derive_units`).
 pub fn handle(state: &State, entry: &Entry, memo: Option<(&mut Memo, RelationsHint)>) -> Handled {
     let mut handled = handle_hook(state, entry, memo);
     if let (true, Some(rel), Some(unit)) = (
@@ -133,12 +133,7 @@ fn derive_alone(id: u64, rel: &Relation, prev: Option<&Derived>) -> Derived {
                 Some(p) if same_source => &p.units[..],
                 _ => &[],
             };
-            if rel.units.len() <= FEW_UNITS {
-                let mut taken = Vec::with_capacity(rel.units.len());
-                derive_units(id, rel, data, &mut taken, &mut diagnostics, reuse)
-            } else {
-                derive_units(id, rel, data, &mut BTreeSet::new(), &mut diagnostics, reuse)
-            }
+            derive_units(id, rel, data, &mut OwnNames, &mut diagnostics, reuse)
         }
         Ok(None) => Vec::new(),
         Err(d) => {
@@ -622,7 +617,9 @@ fn source_data(id: u64, rel: &Relation) -> Result<Option<SourceData>, Diagnostic
 
 /// Whether `name` is a Juju unit name `app/N`.
 fn unit_number(name: &UnitName) -> Option<&str> {
-    let (app, n) = name.0.split_once('/')?;
+    let app = crate::log::unit_application(&name.0);
+    // Past the first `/`; none without one.
+    let n = name.0.get(app.len() + 1..)?;
     (!app.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
 }
 
@@ -639,21 +636,17 @@ impl Taken for BTreeSet<Arc<str>> {
     }
 }
 
-/// The names of one relation's units (a relation derived on its own), when it has at most
-/// [`FEW_UNITS`]: scanning them costs less than a tree.
-impl Taken for Vec<Arc<str>> {
-    fn take(&mut self, name: &Arc<str>) -> bool {
-        debug_assert!(self.len() < FEW_UNITS);
-        if self.contains(name) {
-            return false;
-        }
-        self.push(name.clone());
+/// A relation derived on its own: its units' names never collide. Each is
+/// `..._<application>_<N>` for a unit `<application>/<N>` of the relation's own
+/// application (`derive_units` refuses the others), and two units of one application
+/// differ in `N`. Collisions across relations are the caller's (`ReconcileCache`).
+struct OwnNames;
+
+impl Taken for OwnNames {
+    fn take(&mut self, _: &Arc<str>) -> bool {
         true
     }
 }
-
-/// The most units a relation derived on its own checks for collisions by a scan.
-const FEW_UNITS: usize = 16;
 
 /// The derived entries of one relation, in unit order; collisions and malformed units are
 /// dropped with diagnostics.
@@ -819,23 +812,22 @@ fn unit_entry(sd: &SourceData, unit: &UnitName, name: &Arc<str>, host: &Arc<str>
 mod tests {
     use super::*;
 
-    /// Both ways of finding a taken name refuse the second of two equal names (equal text,
-    /// not the same allocation) and take different ones.
+    /// The full reconcile's set of taken names refuses the second of two equal names
+    /// (equal text, not the same allocation) and takes different ones.
     #[test]
     fn a_name_is_taken_once() {
-        fn check(taken: &mut impl Taken) {
-            let (a, a_again, b): (Arc<str>, Arc<str>, Arc<str>) = (
-                "juju_m_u_app_1".into(),
-                "juju_m_u_app_1".into(),
-                "juju_m_u_app_2".into(),
-            );
-            assert!(taken.take(&a));
-            assert!(taken.take(&b));
-            assert!(!taken.take(&a_again));
-            assert!(!taken.take(&b));
-        }
-        check(&mut Vec::new());
-        check(&mut BTreeSet::new());
+        let taken = &mut BTreeSet::new();
+        // `Taken::take`, not `BTreeSet::take` (which removes).
+        let mut take = |name: &Arc<str>| Taken::take(taken, name);
+        let (a, a_again, b): (Arc<str>, Arc<str>, Arc<str>) = (
+            "juju_m_u_app_1".into(),
+            "juju_m_u_app_1".into(),
+            "juju_m_u_app_2".into(),
+        );
+        assert!(take(&a));
+        assert!(take(&b));
+        assert!(!take(&a_again));
+        assert!(!take(&b));
     }
 
     /// A hook whose unit ops would refuse runs (no exception here) with one diagnostic
