@@ -6,12 +6,12 @@
 # counterexample for every invariant and every exception the reference raises, random walks
 # of the world simulator, the `fold` fuzz corpus, the logs this project keeps in tests/ and
 # examples/, and the conformance corpus's own logs (made by the reference elsewhere: they
-# check this harness, since the replay matches their reports in `cargo test`). Replays each through the
-# reference under ops.testing (scripts/reference/harness.py) and holds the `libpatch21`
-# replay to the reports it gives, with the conformance comparison (`CONFORMANCE_DIR=...
-# cargo test --test conformance`). Then the provider side: `grafana-source provider` on
-# random configurations and logs against the reference's provider
-# (scripts/reference/provider_differential.py). Exit status: 0 everything agrees, 1 a
+# check this harness, since the replay matches their reports in `cargo test`). Replays
+# each through the reference under ops.testing (scripts/reference/harness.py) and holds
+# the `libpatch21` replay to the reports it gives, with the conformance comparison
+# (`CONFORMANCE_DIR=... cargo test --test conformance`). Then the provider side:
+# `grafana-source provider` on random configurations and logs against the reference's
+# provider (scripts/reference/provider_differential.py). Exit status: 0 everything agrees, 1 a
 # mismatch (listed by case, step and field), 2 the campaign could not run, 3 the Python
 # environment could not be made (no python3 venv, or PyPI out of reach).
 #
