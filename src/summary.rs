@@ -94,7 +94,7 @@ pub fn write_summary<W: Write>(
         out,
         "Replayed {} step{} (profile {profile}), up to line {}.",
         tally.steps,
-        if tally.steps == 1 { "" } else { "s" },
+        plural(tally.steps),
         tally.last_line
     )?;
     writeln!(out)?;
@@ -183,11 +183,26 @@ pub fn write_summary<W: Write>(
             writeln!(
                 out,
                 "  {WARN}{name}{WARN:#}: {count} step{}, first at step {first}",
-                if *count == 1 { "" } else { "s" }
+                plural(*count)
             )?;
         }
     }
     Ok(())
+}
+
+/// The plural ending of a count's noun, for messages to people.
+///
+/// ```
+/// use grafana_source::summary::plural;
+/// assert_eq!(format!("{} step{}", 1, plural(1)), "1 step");
+/// assert_eq!(format!("{} step{}", 0, plural(0)), "0 steps");
+/// ```
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// The provisioning JSON with every `secureJsonData` value replaced by `<redacted>`,

@@ -52,13 +52,7 @@ impl Failure {
 }
 
 /// The plural ending of a count's noun: `format!("{n} step{}", plural(n))`.
-pub fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
+pub use grafana_source::summary::plural;
 
 /// A step number past the end of the log (`what` names it as the user gave it: `--at 5`,
 /// `step 5`), with the steps the log has.
