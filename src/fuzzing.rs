@@ -21,7 +21,7 @@ use crate::log::{self, Databag, Entry, LogError, LogReader};
 use crate::provider::{SOURCE_DATA_KEY, SOURCE_HOST_KEY};
 use crate::py::{self, json, PyDict, PyExc, PyInt, PyKey, PyValue};
 use crate::reducer::{Effects, Profile};
-use crate::render::{self, Rendered, TIMEOUT_KEY};
+use crate::render::{self, FileFormat, Rendered, TIMEOUT_KEY};
 use crate::replay::Replay;
 use crate::world::{ConfigValue, Peer, PeerAtStart, State};
 use arbitrary::{Arbitrary, Unstructured};
@@ -1324,56 +1324,258 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
             n.py_repr()
         );
     }
-    // The provisioning file Grafana reads: YAML out, a YAML 1.2 reader back, the same
-    // datasources (after Grafana's `$$` -> `$` where the profile escapes).
-    let file = crate::render::provisioning_file(r, false);
-    let yaml = crate::render::write_file(&file, crate::render::FileFormat::Yaml)
-        .unwrap_or_else(|e| panic!("{}: the YAML file cannot be written: {e}", profile.name()));
-    let read: Value = serde_saphyr::from_str(&yaml).unwrap_or_else(|e| {
-        panic!(
-            "{}: the YAML file does not parse back: {e}\n{yaml}",
+    // The provisioning file Grafana reads: YAML out, a YAML 1.2 reader back, the very
+    // values of the render (NaN and infinities included; after Grafana's `$$` -> `$` where
+    // the profile escapes). YAML refuses only an int beyond 128 bits, JSON only a float it
+    // has no number for; the JSON file is the report's `datasources` otherwise.
+    for format in [FileFormat::Yaml, FileFormat::Json] {
+        let unwritable = |v: &PyValue| match (v, format) {
+            (PyValue::Float(f), FileFormat::Json) => !f.is_finite(),
+            (PyValue::Int(PyInt::Big(t)), FileFormat::Yaml) => t.parse::<i128>().is_err(),
+            _ => false,
+        };
+        let text = match render::write_file(r, false, format) {
+            Ok(text) => text,
+            Err(e @ render::WriteError::Unwritable { .. }) => {
+                let holds = r.datasources.iter().any(|d| {
+                    [&d.name, &d.source_type, &d.url]
+                        .into_iter()
+                        .chain(&d.json_data)
+                        .chain(&d.secure_json_data)
+                        .any(|v| holds_any(v, &unwritable))
+                }) || r.delete.iter().any(|v| holds_any(v, &unwritable));
+                assert!(
+                    holds,
+                    "{}: {format} refused a writable render: {e}",
+                    profile.name()
+                );
+                continue;
+            }
+            Err(e) => panic!(
+                "{}: the {format} file cannot be written: {e}",
+                profile.name()
+            ),
+        };
+        if format == FileFormat::Json {
+            let back: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!(
+                    "{}: the JSON file does not parse: {e}\n{text}",
+                    profile.name()
+                )
+            });
+            let want = if r.dollars_escaped {
+                escape_dollars(value.clone())
+            } else {
+                value.clone()
+            };
+            assert!(
+                back == want,
+                "{}: the JSON file is not the report's\nfile:   {back}\nreport: {want}",
+                profile.name()
+            );
+            continue;
+        }
+        // NaN and infinities come back as floats (serde-saphyr refuses them by default).
+        let keep_floats = serde_saphyr::options! {
+            non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+        };
+        let read: Read =
+            serde_saphyr::from_str_with_options(&text, keep_floats).unwrap_or_else(|e| {
+                panic!(
+                    "{}: the YAML file does not parse back: {e}\n{text}",
+                    profile.name()
+                )
+            });
+        let digits_missing =
+            |v: &PyValue| matches!(v, PyValue::Int(PyInt::Big(t)) if !text.contains(&**t));
+        let big_ints_written = r.datasources.iter().all(|d| {
+            [&d.name, &d.source_type, &d.url]
+                .into_iter()
+                .chain(&d.json_data)
+                .chain(&d.secure_json_data)
+                .all(|v| !holds_any(v, &digits_missing))
+        }) && r.delete.iter().all(|v| !holds_any(v, &digits_missing));
+        assert!(
+            big_ints_written,
+            "{}: the YAML file does not hold a big int's digits\n{text}",
             profile.name()
-        )
-    });
-    let read = if r.dollars_escaped {
-        unescape_dollars(read)
-    } else {
-        read
-    };
-    assert!(
-        same_json(&read, &value),
-        "{}: the YAML file reads back differently\nwritten: {value}\nread:    {read}\n{yaml}",
-        profile.name()
-    );
+        );
+        let unescape = r.dollars_escaped;
+        let field = |m: &Read, key: &str| m.get(key).unwrap_or(&Read::Absent).clone();
+        let same_file = field(&read, "apiVersion") == Read::Int(1)
+            && matches!(field(&read, "datasources"), Read::List(ds) if ds.len() == r.datasources.len()
+            && r.datasources.iter().zip(&ds).all(|(d, j)| {
+                let opt = |v: &Option<PyValue>, key| match v {
+                    Some(v) => field(j, key).is(v, unescape),
+                    None => field(j, key) == Read::Absent,
+                };
+                field(j, "orgId") == Read::Str("1".into())
+                    && field(j, "access") == Read::Str("proxy".into())
+                    && field(j, "isDefault") == Read::Str("false".into())
+                    && field(j, "name").is(&d.name, unescape)
+                    && field(j, "type").is(&d.source_type, unescape)
+                    && field(j, "url").is(&d.url, unescape)
+                    && opt(&d.json_data, "jsonData")
+                    && opt(&d.secure_json_data, "secureJsonData")
+            }))
+            && matches!(field(&read, "deleteDatasources"), Read::List(del) if del.len() == r.delete.len()
+            && r.delete.iter().zip(&del).all(|(n, j)| {
+                field(j, "orgId") == Read::Int(1) && field(j, "name").is(n, unescape)
+            }));
+        assert!(
+            same_file,
+            "{}: the YAML file reads back differently\nread: {read:?}\n{text}",
+            profile.name()
+        );
+    }
 }
 
-/// Grafana's reading of `$$` in a provisioning file.
-fn unescape_dollars(v: Value) -> Value {
+/// Whether `v` or a value inside it is one `pick` picks.
+fn holds_any(v: &PyValue, pick: &impl Fn(&PyValue) -> bool) -> bool {
+    pick(v)
+        || match v {
+            PyValue::List(items) => items.iter().any(|x| holds_any(x, pick)),
+            PyValue::Dict(d) => d.values().any(|x| holds_any(x, pick)),
+            _ => false,
+        }
+}
+
+/// `$` written `$$`, keys included: what a `verified` file holds.
+fn escape_dollars(v: Value) -> Value {
     match v {
-        Value::String(s) => Value::String(s.replace("$$", "$")),
-        Value::Array(a) => Value::Array(a.into_iter().map(unescape_dollars).collect()),
+        Value::String(s) => Value::String(s.replace('$', "$$")),
+        Value::Array(a) => Value::Array(a.into_iter().map(escape_dollars).collect()),
         Value::Object(m) => Value::Object(
             m.into_iter()
-                .map(|(k, v)| (k.replace("$$", "$"), unescape_dollars(v)))
+                .map(|(k, v)| (k.replace('$', "$$"), escape_dollars(v)))
                 .collect(),
         ),
         other => other,
     }
 }
 
-/// JSON equality with numbers compared by value (YAML keeps no int/float spelling).
-fn same_json(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b))
+/// A YAML value as a reader gives it back, numbers as the reader types them, keys of any
+/// kind, in order: what the provisioning file says, with nothing mapped to JSON's types.
+#[derive(Debug, Clone, PartialEq)]
+enum Read {
+    /// A key the file does not have.
+    Absent,
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(String),
+    List(Vec<Read>),
+    Map(Vec<(Read, Read)>),
+}
+
+impl Read {
+    /// The value under the string key `key` of a map.
+    fn get(&self, key: &str) -> Option<&Read> {
+        match self {
+            Read::Map(m) => m
+                .iter()
+                .find(|(k, _)| matches!(k, Read::Str(s) if s == key))
+                .map(|(_, v)| v),
+            _ => None,
         }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+    }
+
+    /// Whether this is `v` as written to the file (NaN is NaN; an int is an int; a dict's
+    /// keys in order, an int key an int; `$$` read as `$` when `unescape`).
+    fn is(&self, v: &PyValue, unescape: bool) -> bool {
+        let text = |a: &str, b: &str| {
+            if unescape {
+                a.replace("$$", "$") == b
+            } else {
+                a == b
+            }
+        };
+        match (self, v) {
+            (Read::Null, PyValue::None) => true,
+            (Read::Bool(a), PyValue::Bool(b)) => a == b,
+            (Read::Int(a), PyValue::Int(PyInt::Small(b))) => *a == i128::from(*b),
+            (Read::Int(a), PyValue::Int(PyInt::Big(b))) => b.parse() == Ok(*a),
+            // The reader gives an int past 64 bits as its nearest float; the writer wrote
+            // the digits (the caller checks that the text holds them).
+            (Read::Float(a), PyValue::Int(PyInt::Big(b))) => b.parse() == Ok(*a),
+            (Read::Float(a), PyValue::Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            (Read::Str(a), PyValue::Str(b)) => text(a, b),
+            (Read::List(a), PyValue::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.is(y, unescape))
+            }
+            (Read::Map(a), PyValue::Dict(b)) => {
+                a.len() == b.len()
+                    && a.iter().zip(b.iter()).all(|((ka, va), (kb, vb))| {
+                        let key = match (ka, kb) {
+                            (Read::Str(x), PyKey::Str(y)) => text(x, y),
+                            (Read::Int(x), PyKey::Int(y)) => *x == i128::from(*y),
+                            _ => false,
+                        };
+                        key && va.is(vb, unescape)
+                    })
+            }
+            _ => false,
         }
-        _ => a == b,
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Read {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Read, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Read;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a YAML value")
+            }
+            fn visit_unit<E>(self) -> Result<Read, E> {
+                Ok(Read::Null)
+            }
+            fn visit_none<E>(self) -> Result<Read, E> {
+                Ok(Read::Null)
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Read, D::Error> {
+                <Read as serde::Deserialize>::deserialize(d)
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Read, E> {
+                Ok(Read::Bool(b))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Read, E> {
+                Ok(Read::Int(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Read, E> {
+                Ok(Read::Int(n.into()))
+            }
+            fn visit_i128<E>(self, n: i128) -> Result<Read, E> {
+                Ok(Read::Int(n))
+            }
+            fn visit_u128<E: serde::de::Error>(self, n: u128) -> Result<Read, E> {
+                i128::try_from(n)
+                    .map(Read::Int)
+                    .map_err(|_| E::custom("an int beyond i128"))
+            }
+            fn visit_f64<E>(self, f: f64) -> Result<Read, E> {
+                Ok(Read::Float(f))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Read, E> {
+                Ok(Read::Str(s.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Read, A::Error> {
+                let mut items = Vec::new();
+                while let Some(x) = a.next_element()? {
+                    items.push(x);
+                }
+                Ok(Read::List(items))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Read, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(e) = a.next_entry()? {
+                    entries.push(e);
+                }
+                Ok(Read::Map(entries))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -453,3 +453,45 @@ fn a_live_stream_shows_each_step_as_its_line_is_folded() {
         reports.lines().collect::<Vec<_>>()
     );
 }
+
+/// A float JSON has no number for (Python's `json.loads` reads `NaN` in a databag) is
+/// written in the YAML file as the charm's `yaml.dump` writes it, and refused in the JSON
+/// file with its place named: never turned into something else.
+#[test]
+fn render_keeps_nan_in_yaml_and_refuses_it_in_json() {
+    let data = r#"{\"model\": \"cos\", \"model_uuid\": \"0c1f3a9e\", \"application\": \"prometheus\", \"type\": \"prometheus\", \"extra_fields\": {\"scrape\": NaN, \"step\": -Infinity}, \"secure_extra_fields\": null}"#;
+    let log = [
+        r#"{"hook": "install", "unit": "grafana/0", "leader": true}"#.to_string(),
+        r#"{"hook": "grafana-relation-created", "relation": "grafana", "relation_id": 0, "remote_app": "grafana"}"#.to_string(),
+        format!(r#"{{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "relation_id": 3, "remote_app": "prometheus", "remote_unit": null, "app_data": {{"grafana_source_data": "{data}"}}}}"#),
+        r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "relation_id": 3, "remote_app": "prometheus", "remote_unit": "prometheus/0", "unit_data": {"grafana_source_host": "10.0.3.0:9090"}}"#.to_string(),
+    ]
+    .join("\n");
+    let out = run(&["render", "-"], Some(&log));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    assert!(
+        yaml.contains("    scrape: .nan\n    step: -.inf\n    timeout: 300\n"),
+        "{yaml}"
+    );
+    let out = run(&["render", "--format", "json", "-"], Some(&log));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        "grafana-source: the provisioning file holds NaN at `jsonData.scrape` of datasource 0 \
+         (`juju_cos_0c1f3a9e_prometheus_0`): JSON has no such number (the YAML file writes it \
+         as the charm does)\n"
+    );
+    // The step report stays strict JSON, the value null there (docs/extensions.md), while
+    // the peer data it shows keeps Python's text.
+    let out = run(&["replay", "--steps", "-"], Some(&log));
+    let last: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap()).unwrap();
+    let json_data = &last["datasources"]["datasources"][0]["jsonData"];
+    assert_eq!(json_data["scrape"], serde_json::Value::Null);
+    assert!(last["peer_app_data"]["sources"]
+        .as_str()
+        .unwrap()
+        .contains(r#""scrape": NaN, "step": -Infinity"#));
+}

@@ -40,8 +40,7 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 }
 
 fn round_trip(r: &Rendered, profile: Profile) -> serde_json::Value {
-    let file = render::provisioning_file(r, false);
-    let yaml = render::write_file(&file, FileFormat::Yaml).unwrap();
+    let yaml = render::write_file(r, false, FileFormat::Yaml).unwrap();
     let back: serde_json::Value =
         serde_saphyr::from_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
     if profile == Profile::Verified {

@@ -52,12 +52,10 @@ pub fn run(a: Args) -> Result<(), Failure> {
             exc.name()
         ),
     })?;
-    let file = render::provisioning_file(rendered, a.prune);
-    let text = render::write_file(&file, a.format).map_err(|e| Failure {
+    let text = render::write_file(rendered, a.prune, a.format).map_err(|e| Failure {
         code: 2,
         message: e.to_string(),
     })?;
-    drop(file);
     super::leave(last);
     std::io::stdout()
         .write_all(text.as_bytes())

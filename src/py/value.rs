@@ -346,7 +346,7 @@ impl PyValue {
 impl PyValue {
     /// An int or a float as the JSON number [`PyValue::to_json`] writes (Python's text of
     /// it); `None` for a float that is not finite, and for any other value.
-    fn json_number(&self) -> Option<serde_json::Number> {
+    pub(crate) fn json_number(&self) -> Option<serde_json::Number> {
         let text = match self {
             PyValue::Int(i) => i.to_string(),
             PyValue::Float(f) if f.is_finite() => {

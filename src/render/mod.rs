@@ -16,6 +16,9 @@ use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
+mod file;
+pub use file::{write_file, FileFormat, WriteError};
+
 /// The config key that floors `jsonData.timeout`.
 pub const TIMEOUT_KEY: &str = "datasource_query_timeout";
 /// The Grafana charm's default for [`TIMEOUT_KEY`].
@@ -289,7 +292,7 @@ pub struct Aggregates {
 pub struct Rendered {
     pub datasources: DatasourceList,
     pub delete: PList,
-    /// Whether the file this profile writes escapes `$` as `$$` ([`provisioning_file`]).
+    /// Whether the file this profile writes escapes `$` as `$$` ([`write_file`]).
     pub dollars_escaped: bool,
     pub agg: Aggregates,
 }
@@ -1268,132 +1271,6 @@ pub fn render_verified(state: &State) -> Rendered {
         }
     }
     Rendered::new(DatasourceList::from_vec(datasources), delete, true, None)
-}
-
-/// Escape `$` as `$$` so Grafana's environment interpolation of provisioning files
-/// (it expands `$VAR` and `${VAR}`, and reads `$$` as a literal `$`) leaves values as they
-/// were. Applied to every string, keys included, recursively.
-pub fn escape_dollars(v: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    let esc = |s: String| {
-        if has_dollar_text(&s) {
-            s.replace('$', "$$")
-        } else {
-            s
-        }
-    };
-    match v {
-        Value::String(s) => Value::String(esc(s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(escape_dollars).collect()),
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| (esc(k), escape_dollars(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// The provisioning file's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileFormat {
-    Yaml,
-    Json,
-}
-
-/// The provisioning file Grafana reads, as the profile that rendered `r` writes it: when
-/// `r.dollars_escaped` (`verified`) every `$` is written `$$` (Grafana interpolates
-/// environment variables in provisioning files); otherwise (`libpatch21`) values are written
-/// as the reference charm wrote them. `prune` adds `prune: true` (Grafana 11.1+ then deletes
-/// provisioned datasources no file lists).
-pub fn provisioning_file(r: &Rendered, prune: bool) -> serde_json::Value {
-    let mut v = r.to_json();
-    if prune {
-        if let serde_json::Value::Object(m) = &mut v {
-            m.insert("prune".into(), serde_json::Value::Bool(true));
-        }
-    }
-    if r.dollars_escaped {
-        escape_dollars(v)
-    } else {
-        v
-    }
-}
-
-/// A `serde_json::Value` serialised through its plain data model. (With serde_json's
-/// `arbitrary_precision`, a `Number` serialises as a private map that only serde_json
-/// understands; other formats need the number itself.)
-struct Plain<'a>(&'a serde_json::Value);
-
-impl serde::Serialize for Plain<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        use serde_json::Value;
-        match self.0 {
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    s.serialize_i64(i)
-                } else if let Some(u) = n.as_u64() {
-                    s.serialize_u64(u)
-                } else if let Ok(i) = n.to_string().parse::<i128>() {
-                    s.serialize_i128(i)
-                } else {
-                    s.serialize_f64(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
-            Value::String(t) => s.serialize_str(t),
-            Value::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&Plain(item))?;
-                }
-                seq.end()
-            }
-            Value::Object(m) => {
-                let mut map = s.serialize_map(Some(m.len()))?;
-                for (k, v) in m {
-                    map.serialize_entry(k, &Plain(v))?;
-                }
-                map.end()
-            }
-        }
-    }
-}
-
-/// Errors writing a provisioning file.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    #[error("YAML serialisation failed: {0}")]
-    Yaml(String),
-    #[error("JSON serialisation failed: {0}")]
-    Json(#[from] serde_json::Error),
-}
-
-/// Write a provisioning file. YAML goes through `serde-saphyr`, which quotes every string a
-/// YAML 1.1 or 1.2 reader would take for another type (`yes`, `on`, `1_000`, `12:30:00`, ...).
-pub fn write_file(file: &serde_json::Value, format: FileFormat) -> Result<String, WriteError> {
-    match format {
-        FileFormat::Yaml => {
-            serde_saphyr::to_string(&Plain(file)).map_err(|e| WriteError::Yaml(e.to_string()))
-        }
-        FileFormat::Json => Ok(serde_json::to_string_pretty(file)? + "\n"),
-    }
-}
-
-#[cfg(test)]
-mod yaml_tests {
-    use super::*;
-
-    #[test]
-    fn ambiguous_scalars_stay_strings() {
-        let v = serde_json::json!({"a": ["yes", "on", "1_000", "12:30:00", "null", "~", "0x1F", ".inf", "1e3", "true", "", "- x", "#c", "a: b", "$HOME", "007", "0o17", "Yes", "NO", "y", "n", "=", "<<"]});
-        let text = write_file(&v, FileFormat::Yaml).unwrap();
-        let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
-        assert_eq!(back, v, "{text}");
-        eprintln!("{text}");
-    }
 }
 
 #[cfg(test)]
