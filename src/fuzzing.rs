@@ -231,6 +231,7 @@ pub enum RemoteUnit {
     NotANumber,
     Nested,
     LeadingZero,
+    /// `""`: no unit, as ops reads an empty `JUJU_REMOTE_UNIT` (given with no databag).
     Empty,
     OtherApp,
     Huge,
@@ -980,26 +981,25 @@ fn hook_line(hook: &HookSpec, me: &mut String) -> Map<String, Value> {
         HookSpec::SourceCreated(rel) => source(&mut m, "created", *rel),
         HookSpec::SourceJoined(rel, unit, data) => {
             source(&mut m, "joined", *rel);
-            m.insert("remote_unit".into(), js!(unit.name(rel.app())));
-            if let Some(d) = data {
+            let name = unit.name(rel.app());
+            m.insert("remote_unit".into(), js!(name));
+            // An empty name is no unit (as ops reads it): there is no databag to give.
+            if let Some(d) = data.as_ref().filter(|_| !name.is_empty()) {
                 m.insert("unit_data".into(), Value::Object(d.databag()));
             }
         }
         HookSpec::SourceChanged(c) => {
             source(&mut m, "changed", c.rel);
-            match &c.unit {
-                Some(u) => {
-                    m.insert("remote_unit".into(), js!(u.name(c.rel.app())));
-                }
-                None => {
-                    m.insert("remote_unit".into(), Value::Null);
-                }
-            }
+            let name = c.unit.as_ref().map(|u| u.name(c.rel.app()));
+            m.insert("remote_unit".into(), js!(name));
             if let Some(a) = &c.app_data {
                 m.insert("app_data".into(), Value::Object(a.databag()));
             }
-            if let (Some(_), Some(d)) = (&c.unit, &c.unit_data) {
-                m.insert("unit_data".into(), Value::Object(d.databag()));
+            // An empty name is no unit (as ops reads it): there is no databag to give.
+            if let (Some(name), Some(d)) = (&name, &c.unit_data) {
+                if !name.is_empty() {
+                    m.insert("unit_data".into(), Value::Object(d.databag()));
+                }
             }
         }
         HookSpec::SourceDeparted(rel, unit, departing) => {

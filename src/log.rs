@@ -196,6 +196,7 @@ pub struct Entry {
     pub leader: Option<bool>,
     /// Present exactly on relation hooks.
     pub relation: Option<RelationRef>,
+    /// `JUJU_REMOTE_UNIT`: never empty (a line's `""` is `None`, as ops reads it).
     pub remote_unit: Option<Arc<str>>,
     pub departing_unit: Option<Arc<str>>,
     /// The complete remote application databag, replacing the earlier view.
@@ -214,8 +215,8 @@ impl Entry {
     /// application from `JUJU_REMOTE_APP` (when that is empty, from the unit's name, which
     /// then needs a `/`) and `RelationEvent` raises `RuntimeError` when the unit's
     /// application, its name up to the first `/`, is another one. Juju never runs such a
-    /// hook; a log can still say so. An empty `remote_unit` is none, as ops reads it. Hooks
-    /// of other endpoints are left out: whether ops makes an event for them depends on the
+    /// hook; a log can still say so. (An empty `remote_unit` is none from the parse on.)
+    /// Hooks of other endpoints are left out: whether ops makes an event for them depends on the
     /// Grafana charm's metadata, which the log does not carry.
     ///
     /// ```
@@ -230,8 +231,7 @@ impl Entry {
         let (Some(rel), Some(unit)) = (&self.relation, &self.remote_unit) else {
             return false;
         };
-        if unit.is_empty()
-            || !self.hook.kind.is_relation()
+        if !self.hook.kind.is_relation()
             || !matches!(self.hook.endpoint, Endpoint::Source | Endpoint::Peer)
         {
             return false;
@@ -595,11 +595,17 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
             None
         }
     };
-    if raw.unit_data.is_some() && raw.remote_unit.is_none() {
-        return Err(field_err(
-            "unit_data",
-            "given without the `remote_unit` it belongs to".to_string(),
-        ));
+    // `JUJU_REMOTE_UNIT` is empty when a hook names no unit (application data changed),
+    // and ops reads an empty one as none: so does the log.
+    let empty_remote_unit = raw.remote_unit.as_ref().is_some_and(|n| n.0.is_empty());
+    let remote_unit = raw.remote_unit.map(|n| n.0).filter(|u| !u.is_empty());
+    if raw.unit_data.is_some() && remote_unit.is_none() {
+        let why = if empty_remote_unit {
+            "given with an empty `remote_unit`, which names no unit (as Juju and ops read it)"
+        } else {
+            "given without the `remote_unit` it belongs to"
+        };
+        return Err(field_err("unit_data", why.to_string()));
     }
     if raw.stored_state.is_some() && hook.kind != HookKind::UpgradeCharm {
         return Err(field_err(
@@ -613,7 +619,7 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
         unit: raw.unit.map(|n| n.0),
         leader: raw.leader,
         relation,
-        remote_unit: raw.remote_unit.map(|n| n.0),
+        remote_unit,
         departing_unit: raw.departing_unit.map(|n| n.0),
         app_data: raw.app_data.map(|b| b.0),
         unit_data: raw.unit_data.map(|b| b.0),
@@ -970,6 +976,35 @@ mod tests {
             assert!(!is_juju_name(bad), "{bad:?}");
         }
         assert!(is_juju_name("a") && is_juju_name("a-1-b"));
+    }
+
+    /// An empty `remote_unit` is `JUJU_REMOTE_UNIT` of a hook naming no unit: none, as ops
+    /// reads it, so a unit databag given with it belongs to nobody and is refused.
+    #[test]
+    fn an_empty_remote_unit_is_none() {
+        let line = |unit: &str, rest: &str| {
+            format!(
+                r#"{{"hook": "grafana-source-relation-departed", "relation": "grafana-source", "relation_id": 3, "remote_app": "prom", "remote_unit": {unit}{rest}}}"#
+            )
+        };
+        let e = parse_line(4, &line(r#""""#, "")).unwrap();
+        assert_eq!(e.remote_unit, None);
+        assert_eq!(
+            format!("{e:?}"),
+            format!("{:?}", parse_line(4, &line("null", "")).unwrap())
+        );
+        let err = parse_line(4, &line(r#""""#, r#", "unit_data": {}"#)).unwrap_err();
+        assert_eq!(err.line(), 4);
+        let text = err.to_string();
+        assert!(
+            text.contains("unit_data") && text.contains("empty `remote_unit`"),
+            "{text}"
+        );
+        let err = parse_line(4, &line("null", r#", "unit_data": {}"#)).unwrap_err();
+        assert!(
+            err.to_string().contains("without the `remote_unit`"),
+            "{err}"
+        );
     }
 
     /// ops' check of a relation event's unit against its application, case by case: the

@@ -152,7 +152,8 @@ class World:
         rel["app"] = line["remote_app"]
         if line.get("app_data") is not None:
             rel["app_data"] = dict(line["app_data"])
-        unit = line.get("remote_unit")
+        # An empty JUJU_REMOTE_UNIT names no unit (ops reads it as none), as null does.
+        unit = line.get("remote_unit") or None
         if unit is None:
             return
         if kind == "relation-departed":
@@ -302,7 +303,7 @@ class Dispatcher:
         relations = []
         by_id = {}
         self._names, self._scenario_names = {}, {}
-        remote = line.get("remote_unit")
+        remote = line.get("remote_unit") or None
         endpoint = line.get("relation")
         # A hook naming a unit of another application fails before any handler (ops
         # refuses its event, whatever the members; the reports show whether it did).
