@@ -1337,13 +1337,7 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
         let text = match render::write_file(r, false, format) {
             Ok(text) => text,
             Err(e @ render::WriteError::Unwritable { .. }) => {
-                let holds = r.datasources.iter().any(|d| {
-                    [&d.name, &d.source_type, &d.url]
-                        .into_iter()
-                        .chain(&d.json_data)
-                        .chain(&d.secure_json_data)
-                        .any(|v| holds_any(v, &unwritable))
-                }) || r.delete.iter().any(|v| holds_any(v, &unwritable));
+                let holds = file_values(r).any(|v| holds_any(v, &unwritable));
                 assert!(
                     holds,
                     "{}: {format} refused a writable render: {e}",
@@ -1388,13 +1382,7 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
             });
         let digits_missing =
             |v: &PyValue| matches!(v, PyValue::Int(PyInt::Big(t)) if !text.contains(&**t));
-        let big_ints_written = r.datasources.iter().all(|d| {
-            [&d.name, &d.source_type, &d.url]
-                .into_iter()
-                .chain(&d.json_data)
-                .chain(&d.secure_json_data)
-                .all(|v| !holds_any(v, &digits_missing))
-        }) && r.delete.iter().all(|v| !holds_any(v, &digits_missing));
+        let big_ints_written = file_values(r).all(|v| !holds_any(v, &digits_missing));
         assert!(
             big_ints_written,
             "{}: the YAML file does not hold a big int's digits\n{text}",
@@ -1428,6 +1416,15 @@ fn check_rendered_json(r: &Rendered, profile: Profile) {
             profile.name()
         );
     }
+}
+
+/// Every Python value the provisioning file of `r` holds, at the top of its field.
+fn file_values(r: &Rendered) -> impl Iterator<Item = &PyValue> {
+    let fields = r
+        .datasources
+        .iter()
+        .flat_map(|d| d.fields().map(|(_, v)| v));
+    fields.chain(r.delete.iter())
 }
 
 /// Whether `v` or a value inside it is one `pick` picks.

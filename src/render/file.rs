@@ -8,7 +8,7 @@
 //! refused with the place it sits ([`WriteError::Unwritable`]), never changed: JSON has no
 //! NaN or infinity, and the YAML writer takes ints of up to 128 bits. (Step reports are a
 //! different contract: strict JSON with such a float written `null`, docs/extensions.md.)
-use super::{has_dollar_text, Datasource, Rendered, Seq};
+use super::{has_dollar_text, Rendered, Seq};
 use crate::py::{PyInt, PyKey, PyValue};
 use serde::ser::{Error as _, Serialize, SerializeMap, Serializer};
 use std::borrow::Cow;
@@ -94,7 +94,7 @@ fn unwritable(r: &Rendered, format: FileFormat) -> Option<WriteError> {
         },
     };
     for (i, d) in r.datasources.iter().enumerate() {
-        for (field, v) in datasource_fields(d) {
+        for (field, v) in d.fields() {
             let mut path = field.to_string();
             if let Some(what) = first_unwritable(v, format, &mut path) {
                 let of = match &d.name {
@@ -112,19 +112,6 @@ fn unwritable(r: &Rendered, format: FileFormat) -> Option<WriteError> {
         }
     }
     None
-}
-
-/// A datasource's Python-valued fields, under their names in the file.
-fn datasource_fields(d: &Datasource) -> impl Iterator<Item = (&'static str, &PyValue)> {
-    [
-        ("name", Some(&d.name)),
-        ("type", Some(&d.source_type)),
-        ("url", Some(&d.url)),
-        ("jsonData", d.json_data.as_ref()),
-        ("secureJsonData", d.secure_json_data.as_ref()),
-    ]
-    .into_iter()
-    .filter_map(|(field, v)| Some((field, v?)))
 }
 
 /// What in `v` `format` cannot hold, first in the file's order, described; `path` is
@@ -313,7 +300,7 @@ impl Serialize for Value<'_> {
 mod tests {
     use super::*;
     use crate::py::json;
-    use crate::render::DatasourceList;
+    use crate::render::{Datasource, DatasourceList};
 
     /// A render of one datasource whose `jsonData` is `json_data` (Python JSON text),
     /// deleting `delete`.

@@ -304,6 +304,20 @@ fn seg_stats(flags: &[u8]) -> (usize, usize) {
 }
 
 impl Datasource {
+    /// Its Python-valued fields under their names in the provisioning file, in the file's
+    /// order (`jsonData` and `secureJsonData` when present).
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, &PyValue)> {
+        [
+            ("name", Some(&self.name)),
+            ("type", Some(&self.source_type)),
+            ("url", Some(&self.url)),
+            ("jsonData", self.json_data.as_ref()),
+            ("secureJsonData", self.secure_json_data.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(field, v)| Some((field, v?)))
+    }
+
     /// Whether any of its values (keys included) holds a `$`.
     pub fn has_dollar(&self) -> bool {
         self.fields_have_dollar() || self.data_has_dollar()
