@@ -9,11 +9,13 @@
 # check this harness, since the replay matches their reports in `cargo test`). Replays
 # each through the reference under ops.testing (scripts/reference/harness.py) and holds
 # the `libpatch21` replay to the reports it gives, with the conformance comparison
-# (`CONFORMANCE_DIR=... cargo test --test conformance`). Then the provider side:
+# (`CONFORMANCE_DIR=... cargo test --test conformance`), and `grafana-source render`'s
+# YAML file after each log to the charm's own (scripts/reference/yaml_differential.py,
+# through PyYAML: NaN, big ints and int keys included). Then the provider side:
 # `grafana-source provider` on random configurations and logs against the reference's
-# provider (scripts/reference/provider_differential.py). Exit status: 0 everything agrees, 1 a
-# mismatch (listed by case, step and field), 2 the campaign could not run, 3 the Python
-# environment could not be made (no python3 venv, or PyPI out of reach).
+# provider (scripts/reference/provider_differential.py). Exit status: 0 everything
+# agrees, 1 a mismatch (listed by case, step and field), 2 the campaign could not run,
+# 3 the Python environment could not be made (no python3 venv, or PyPI out of reach).
 #
 # Usage: scripts/reference/differential.sh [OUT_DIR]   (default: target/differential)
 # Environment:
@@ -64,8 +66,8 @@ cargo build --release --locked --quiet --bin grafana-source --example sim_walks 
 bin=$root/target/release/grafana-source
 
 # Only what an earlier campaign made there is removed.
-rm -rf "$out/logs" "$out/cases" "$out/provider" "$out"/*.unsupported
-mkdir -p "$out/logs" "$out/cases"
+rm -rf "$out/logs" "$out/cases" "$out/final" "$out/provider" "$out"/*.unsupported
+mkdir -p "$out/logs" "$out/cases" "$out/final"
 logs=$out/logs
 
 # gen-log over a grid of small worlds: relations x units, each seed once per profile hint
@@ -130,7 +132,7 @@ for log in "$logs"/*.jsonl; do
   name=$(printf '%03d-%s' $i "$(basename "$log" .jsonl)")
   set +e
   "$PYTHON" scripts/reference/harness.py --seed-path "$seed_path" "$log" \
-    >"$out/cases/$name.expected.jsonl" 2>"$out/cases/$name.err"
+    --final-yaml "$out/final/$name.yaml" >"$out/cases/$name.expected.jsonl" 2>"$out/cases/$name.err"
   rc=$?
   set -e
   case $rc in
@@ -147,6 +149,16 @@ cargo test --release --locked --quiet --test conformance --no-run 2>/dev/null ||
 status=0
 CONFORMANCE_DIR="$out/cases" cargo test --release --locked --quiet \
   --test conformance extra_dir_from_env_conforms_under_libpatch21 || status=1
+
+# The provisioning file after each log: `grafana-source render` against the charm's own
+# `yaml.dump` of the reference's final render, both read by PyYAML.
+rc=0
+"$PYTHON" scripts/reference/yaml_differential.py --bin "$bin" "$out/cases" "$out/final" || rc=$?
+case $rc in
+  0) ;;
+  1) status=1 ;;
+  *) exit 2 ;;
+esac
 
 # The provider side: `grafana-source provider` against the reference's provider.
 rc=0

@@ -52,6 +52,8 @@ import re
 import sys
 import types
 
+import yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_SEED = os.path.normpath(
     os.path.join(HERE, "..", "..", "..", "shared", "seed", "grafana_source_libpatch21.txt")
@@ -577,6 +579,7 @@ def replay(lines, dispatcher, out):
         )
         out.write(report_line(report) + "\n")
         previous = now
+    return previous
 
 
 # The fold holds a lone surrogate as a char of U+100000..U+1007FF (src/py/json.rs): a
@@ -610,6 +613,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("log")
     parser.add_argument("--seed-path", default=DEFAULT_SEED)
+    parser.add_argument(
+        "--final-yaml",
+        metavar="PATH",
+        help="also write the provisioning file after the last line as the Grafana charm "
+        "does (yaml.dump of its dict); when the charm's render raises, write nothing",
+    )
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)
     try:
@@ -632,11 +641,21 @@ def main():
     buffer = io.StringIO()
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            replay(lines, dispatcher, buffer)
+            final = replay(lines, dispatcher, buffer)
     except Unsupported as e:
         print(f"{args.log}: unsupported: {e}", file=sys.stderr)
         return 3
     sys.stdout.write(buffer.getvalue())
+    if args.final_yaml:
+        if os.path.exists(args.final_yaml):
+            os.remove(args.final_yaml)
+        if final is not None:
+            try:
+                text = yaml.dump(final)
+            except Exception as e:  # the charm's hook would fail the same way
+                text = f"# yaml.dump raised {type(e).__name__}\n"
+            with open(args.final_yaml, "w", encoding="utf-8") as f:
+                f.write(text)
     return 0
 
 
