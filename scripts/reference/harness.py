@@ -39,7 +39,8 @@ of U+100000..U+1007FF (the fold's stand-ins for lone surrogates, src/py/json.rs)
 Reports are strict JSON, as `replay --steps` writes them: a NaN or infinity in the
 provisioning file is null. Exit status 2: the log or the arguments are unusable.
 
-Usage: harness.py [--seed-path PATH] LOG > REPORTS.jsonl
+Usage: harness.py [--seed-path PATH] [--final-yaml PATH] LOG > REPORTS.jsonl
+(--final-yaml: also the provisioning file after the last line, as the charm writes it.)
 """
 
 import argparse
