@@ -198,6 +198,7 @@ pub struct Entry {
     pub relation: Option<RelationRef>,
     /// `JUJU_REMOTE_UNIT`: never empty (a line's `""` is `None`, as ops reads it).
     pub remote_unit: Option<Arc<str>>,
+    /// `JUJU_DEPARTING_UNIT`: never empty either.
     pub departing_unit: Option<Arc<str>>,
     /// The complete remote application databag, replacing the earlier view.
     pub app_data: Option<Databag>,
@@ -620,7 +621,8 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
         leader: raw.leader,
         relation,
         remote_unit,
-        departing_unit: raw.departing_unit.map(|n| n.0),
+        // Empty in Juju's environment when no unit departs: none, as ops reads it.
+        departing_unit: raw.departing_unit.map(|n| n.0).filter(|u| !u.is_empty()),
         app_data: raw.app_data.map(|b| b.0),
         unit_data: raw.unit_data.map(|b| b.0),
         config: raw.config.map(|c| {
@@ -987,8 +989,8 @@ mod tests {
                 r#"{{"hook": "grafana-source-relation-departed", "relation": "grafana-source", "relation_id": 3, "remote_app": "prom", "remote_unit": {unit}{rest}}}"#
             )
         };
-        let e = parse_line(4, &line(r#""""#, "")).unwrap();
-        assert_eq!(e.remote_unit, None);
+        let e = parse_line(4, &line(r#""""#, r#", "departing_unit": """#)).unwrap();
+        assert_eq!((&e.remote_unit, &e.departing_unit), (&None, &None));
         assert_eq!(
             format!("{e:?}"),
             format!("{:?}", parse_line(4, &line("null", "")).unwrap())
