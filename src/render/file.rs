@@ -331,6 +331,42 @@ mod tests {
         assert_eq!(back["datasources"][0]["jsonData"]["a"], want, "{text}");
     }
 
+    /// Keys a YAML reader would take for another type are quoted, and int keys stay ints.
+    #[test]
+    fn ambiguous_keys_stay_strings() {
+        let keys = [
+            "true", "no", "null", "~", "1", "0x1F", "1e3", ".nan", "<<", "? x", "a: b", "- x", "",
+        ];
+        let mut d = crate::py::PyDict::default();
+        for (n, k) in keys.iter().enumerate() {
+            d.insert(
+                PyKey::Str((*k).into()),
+                PyValue::Int(PyInt::Small(n as i64)),
+            );
+        }
+        d.insert(PyKey::Int(7), PyValue::None);
+        let mut r = rendered("{}", &[], false);
+        let ds = r.datasources.iter().next().unwrap().clone();
+        r = Rendered::new(
+            DatasourceList::from_vec(vec![Datasource {
+                json_data: Some(PyValue::dict(d)),
+                ..ds
+            }]),
+            Default::default(),
+            false,
+            None,
+        );
+        let text = write_file(&r, false, FileFormat::Yaml).unwrap();
+        for (n, k) in keys.iter().enumerate() {
+            let quoted = serde_json::to_string(k).unwrap();
+            assert!(
+                text.contains(&format!("\n    {quoted}: {n}\n")),
+                "{k:?}\n{text}"
+            );
+        }
+        assert!(text.contains("\n    7: null\n"), "an int key: {text}");
+    }
+
     /// Floats JSON has no number for are written as PyYAML writes them, and read back by a
     /// YAML reader as the same floats.
     #[test]
