@@ -289,6 +289,15 @@ pub enum LogError {
     TooLong { line: u64 },
     #[error("reading the log failed after line {line}: {message}")]
     Io { line: u64, message: String },
+    /// A stream read ahead as far as [`crate::replay::PEER_READ_AHEAD_MAX`] entries without
+    /// a `grafana-relation-*` hook, which alone says whether the peer relation exists when
+    /// the log starts (a file is scanned instead, and a caller may state it).
+    #[error(
+        "line {line}: no `grafana-relation-*` hook in the {held} entries before it says \
+         whether the peer relation exists from the start, and a stream is held back no \
+         further"
+    )]
+    PeerUndecided { line: u64, held: usize },
 }
 
 impl LogError {
@@ -299,7 +308,8 @@ impl LogError {
             | LogError::Field { line, .. }
             | LogError::Utf8 { line }
             | LogError::TooLong { line }
-            | LogError::Io { line, .. } => *line,
+            | LogError::Io { line, .. }
+            | LogError::PeerUndecided { line, .. } => *line,
         }
     }
 }

@@ -125,12 +125,19 @@ pub enum Flow {
     Stop,
 }
 
+/// How many entries [`decide_peer`] holds back at most while it waits for a peer hook:
+/// real logs decide within their first few lines (Juju creates the peer relation right
+/// after `install`), and what is held back is held in memory.
+pub const PEER_READ_AHEAD_MAX: usize = 100_000;
+
 /// Decide the peer relation's visibility at the start of a stream of entries.
 ///
 /// With `known`, nothing is read ahead. Otherwise entries are read ahead until the first
 /// `grafana-relation-*` line decides it (or the log ends); for real logs that is a short
 /// prefix, and the returned iterator replays it before streaming the rest. A malformed
-/// line inside the read-ahead is returned as an error at its position in the stream.
+/// line inside the read-ahead is returned as an error at its position in the stream. Past
+/// [`PEER_READ_AHEAD_MAX`] entries without a decision, the stream is
+/// [`LogError::PeerUndecided`] before any entry: nothing is folded on a guess.
 pub fn decide_peer<I>(
     entries: I,
     known: Option<PeerAtStart>,
@@ -138,8 +145,21 @@ pub fn decide_peer<I>(
 where
     I: IntoIterator<Item = Result<Entry, LogError>>,
 {
+    decide_peer_within(entries, known, PEER_READ_AHEAD_MAX)
+}
+
+/// [`decide_peer`], holding back at most `max` entries.
+fn decide_peer_within<I>(
+    entries: I,
+    known: Option<PeerAtStart>,
+    max: usize,
+) -> (PeerAtStart, impl Iterator<Item = Result<Entry, LogError>>)
+where
+    I: IntoIterator<Item = Result<Entry, LogError>>,
+{
     let mut rest = entries.into_iter();
     let mut ahead: Vec<Result<Entry, LogError>> = Vec::new();
+    let mut undecided = false;
     let peer = match known {
         Some(p) => p,
         None => loop {
@@ -149,16 +169,24 @@ where
                     ahead.push(Err(e));
                     break PeerAtStart::Visible;
                 }
-                Some(Ok(e)) => {
-                    let decided = PeerAtStart::decided_by(&e.hook.name);
-                    ahead.push(Ok(e));
-                    if let Some(peer) = decided {
+                Some(Ok(e)) => match PeerAtStart::decided_by(&e.hook.name) {
+                    Some(peer) => {
+                        ahead.push(Ok(e));
                         break peer;
                     }
-                }
+                    None if ahead.len() == max => {
+                        let held = ahead.len();
+                        ahead = vec![Err(LogError::PeerUndecided { line: e.line, held })];
+                        undecided = true;
+                        break PeerAtStart::Visible;
+                    }
+                    None => ahead.push(Ok(e)),
+                },
             }
         },
     };
+    // Nothing follows an undecided stream's error: no entry is folded on a guess.
+    let rest = rest.take(if undecided { 0 } else { usize::MAX });
     (peer, ahead.into_iter().chain(rest))
 }
 
@@ -416,6 +444,44 @@ impl Timeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stream is held back until a peer hook decides, up to the limit; one entry past
+    /// it with no decision, the stream is an error and nothing else; stating the answer
+    /// holds nothing back.
+    #[test]
+    fn a_stream_is_held_back_only_so_far() {
+        let status = r#"{"hook": "update-status"}"#;
+        let peer = r#"{"hook": "grafana-relation-created", "relation": "grafana", "relation_id": 0, "remote_app": "grafana"}"#;
+        let entries = |lines: &[&str]| -> Vec<Result<Entry, LogError>> {
+            let text = lines.join("\n");
+            log::LogReader::new(text.as_bytes()).collect()
+        };
+        let lines = |n: usize, last: &'static str| {
+            let mut v = vec![status; n];
+            v.push(last);
+            v
+        };
+        // The peer hook as the entry just past the limit still decides.
+        let (p, rest) = decide_peer_within(entries(&lines(3, peer)), None, 3);
+        assert_eq!(p, PeerAtStart::Absent);
+        assert_eq!(rest.filter(Result::is_ok).count(), 4);
+        // A fourth entry that does not decide is one too many.
+        let (_, rest) = decide_peer_within(entries(&lines(4, peer)), None, 3);
+        let rest: Vec<_> = rest.collect();
+        assert!(
+            matches!(
+                rest[..],
+                [Err(LogError::PeerUndecided { line: 4, held: 3 })]
+            ),
+            "{rest:?}"
+        );
+        // Stated, nothing is read ahead and everything streams.
+        let (p, rest) = decide_peer_within(entries(&lines(4, peer)), Some(PeerAtStart::Visible), 3);
+        assert_eq!((p, rest.count()), (PeerAtStart::Visible, 5));
+        // The log ending first decides `Visible`, as ever.
+        let (p, rest) = decide_peer_within(entries(&[status, status]), None, 3);
+        assert_eq!((p, rest.count()), (PeerAtStart::Visible, 2));
+    }
 
     /// A kept report is the part of a kept step that does not depend on the world: it
     /// stays small (on 64-bit targets, where it is measured).

@@ -495,3 +495,61 @@ fn render_keeps_nan_in_yaml_and_refuses_it_in_json() {
         .unwrap()
         .contains(r#""scrape": NaN, "step": -Infinity"#));
 }
+
+/// A log captured mid-life has no peer hook near its start: from standard input its
+/// steps are held back until one comes, unless `--peer-at-start` says; what it says is
+/// what the fold assumes (absent: the leader's writes are skipped), file or stream alike.
+#[test]
+fn peer_at_start_stated_streams_at_once_and_is_what_the_fold_assumes() {
+    let lines = [
+        r#"{"hook": "update-status", "unit": "grafana/0", "leader": true}"#,
+        r#"{"hook": "grafana-source-relation-changed", "relation": "grafana-source", "relation_id": 3, "remote_app": "prometheus", "remote_unit": null, "app_data": {"grafana_source_data": "{\"model\": \"cos\", \"model_uuid\": \"0c1f3a9e\", \"application\": \"prometheus\", \"type\": \"prometheus\"}"}}"#,
+    ];
+    let args = ["replay", "--steps", "--peer-at-start", "visible", "-"];
+    let live = output_while_input_open(&args, &lines, 2);
+    let closed = text(&run(&args, Some(&lines.join("\n"))).stdout);
+    assert_eq!(live, closed.lines().collect::<Vec<_>>());
+    let peer_data = |args: &[&str]| -> serde_json::Value {
+        let out = text(&run(args, Some(&lines.join("\n"))).stdout);
+        serde_json::from_str::<serde_json::Value>(out.lines().last().unwrap()).unwrap()
+            ["peer_app_data"]
+            .clone()
+    };
+    assert_eq!(peer_data(&args)["sources"], "{}");
+    let absent = ["replay", "--steps", "--peer-at-start", "absent", "-"];
+    assert_eq!(peer_data(&absent), serde_json::json!({}));
+    // A file is not scanned when the answer is given.
+    let path = std::env::temp_dir().join(format!("cli-peer-at-start-{}.jsonl", std::process::id()));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let file = path.to_str().unwrap();
+    let out = run(
+        &["replay", "--steps", "--peer-at-start", "absent", file],
+        None,
+    );
+    std::fs::remove_file(&path).unwrap();
+    let last = text(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(last.lines().last().unwrap()).unwrap();
+    assert_eq!(last["peer_app_data"], serde_json::json!({}));
+    // A stream with no peer hook is held back no further than the limit, then refused
+    // with the way out named, before anything is printed.
+    let status = format!("{}\n", r#"{"hook": "update-status"}"#);
+    let long = status.repeat(grafana_source::replay::PEER_READ_AHEAD_MAX + 1);
+    let out = run(&["replay", "--steps", "-"], Some(&long));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        text(&out.stderr),
+        "grafana-source: line 100001: no `grafana-relation-*` hook in the 100000 entries \
+         before it says whether the peer relation exists from the start, and a stream is held \
+         back no further: give --peer-at-start visible|absent, or the log as a file (a file \
+         is scanned for that hook)\n"
+    );
+    // (`check`, whose output here is one line: a pipe both ways must not fill.)
+    let out = run(&["check", "--peer-at-start", "visible", "-"], Some(&long));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("in 100001 steps"), "{said}");
+    let out = run(&["check", "--peer-at-start", "maybe", "-"], Some(""));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("neither `visible` nor `absent`"));
+}

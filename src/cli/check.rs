@@ -9,8 +9,8 @@ use std::io::{self, Write};
 /// Exit status: 0 none broken, 1 some broken, 2 unusable input.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
-    log: String,
+    #[command(flatten)]
+    input: super::LogInput,
     /// Which fold to check.
     #[arg(long, default_value = "libpatch21")]
     profile: Profile,
@@ -27,8 +27,8 @@ fn name_text(v: &PyValue) -> String {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (entries, peer) = open_log(&a.log)?;
-    let mut out = StepOut::for_log(&a.log);
+    let (entries, peer) = open_log(&a.input)?;
+    let mut out = StepOut::for_log(&a.input.log);
     let (mut count, mut steps_with, mut steps) = (0u64, 0u64, 0u64);
     let mut io_err = None;
     let last = replay::replay_stream(entries, a.profile, peer, |_, r| {

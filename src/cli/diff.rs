@@ -10,8 +10,8 @@ use std::io::Write;
 /// Show what changed in datasources, deletions and peer data between steps A and B.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
-    log: String,
+    #[command(flatten)]
+    input: super::LogInput,
     /// The earlier step (0-based).
     a: usize,
     /// The later step (0-based).
@@ -60,7 +60,7 @@ fn peer(s: &State) -> BTreeMap<String, String> {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (entries, peer_at_start) = open_log(&a.log)?;
+    let (entries, peer_at_start) = open_log(&a.input)?;
     // Fold up to the later of the two steps, as `replay --at` does, keeping the state and
     // render after each of them: memory as big as the world, not the log.
     let mut at: [Option<(State, RenderResult)>; 2] = [None, None];

@@ -10,8 +10,8 @@ use std::io::Write;
 /// show both sides. Exit status: 0 no disagreement, 1 some, 2 unusable input.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
-    log: String,
+    #[command(flatten)]
+    input: super::LogInput,
     /// One JSON object per differing step instead of text.
     #[arg(long)]
     json: bool,
@@ -59,11 +59,11 @@ fn json_side(n: &Names) -> serde_json::Value {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (log, peer) = open_log(&a.log)?;
+    let (log, peer) = open_log(&a.input)?;
     let (peer, entries) = decide_peer(log, peer);
     let mut reference = Replay::new(Profile::Libpatch21, peer);
     let mut verified = Replay::new(Profile::Verified, peer);
-    let mut out = StepOut::for_log(&a.log);
+    let mut out = StepOut::for_log(&a.input.log);
     let (mut differing, mut steps) = (0u64, 0u64);
     for entry in entries {
         let entry = entry?;

@@ -24,10 +24,14 @@ pub struct Failure {
 
 impl From<log::LogError> for Failure {
     fn from(e: log::LogError) -> Self {
-        Failure {
-            code: 2,
-            message: format!("malformed hook log: {e}"),
-        }
+        let message = match e {
+            log::LogError::PeerUndecided { .. } => format!(
+                "{e}: give --peer-at-start visible|absent, or the log as a file (a file is \
+                 scanned for that hook)"
+            ),
+            e => format!("malformed hook log: {e}"),
+        };
+        Failure { code: 2, message }
     }
 }
 
@@ -129,15 +133,41 @@ impl Write for StepOut {
 /// A log's entries as the commands read them.
 pub type Log = LogReader<Box<dyn BufRead>>;
 
-/// Opens the log and, for a file, pre-scans it for the peer relation at its start. A file
+/// The hook log a command reads, and what its user may state about the log's start.
+#[derive(clap::Args)]
+pub struct LogInput {
+    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
+    pub log: String,
+    /// Whether the peer relation (`grafana`) exists when the log starts. By default the log
+    /// says: absent when its first peer hook is `grafana-relation-created`. A file is
+    /// scanned for that hook first; standard input holds back the lines before it until it
+    /// comes, which stating it here avoids.
+    #[arg(long, value_name = "visible|absent", value_parser = parse_peer_at_start)]
+    pub peer_at_start: Option<PeerAtStart>,
+}
+
+fn parse_peer_at_start(s: &str) -> Result<PeerAtStart, String> {
+    match s {
+        "visible" => Ok(PeerAtStart::Visible),
+        "absent" => Ok(PeerAtStart::Absent),
+        _ => Err(format!("`{s}` is neither `visible` nor `absent`")),
+    }
+}
+
+/// Opens the log and, for a file whose user did not state it, pre-scans it for the peer
+/// relation at its start. A file
 /// is parsed a few lines ahead of the fold ([`ReadAhead::FILE`]); standard input line by
 /// line, so that a live stream's lines are folded as they arrive.
-pub fn open_log(path: &str) -> Result<(Log, Option<PeerAtStart>), Failure> {
+pub fn open_log(input: &LogInput) -> Result<(Log, Option<PeerAtStart>), Failure> {
+    let path = input.log.as_str();
     if path == "-" {
         let stdin: Box<dyn BufRead> = Box::new(BufReader::new(io::stdin()));
-        return Ok((LogReader::new(stdin), None));
+        return Ok((LogReader::new(stdin), input.peer_at_start));
     }
-    let peer = log::peer_at_start(BufReader::new(open_file(path)?));
+    let peer = match input.peer_at_start {
+        Some(peer) => peer,
+        None => log::peer_at_start(BufReader::new(open_file(path)?)),
+    };
     let file = open_file(path)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let reader: Box<dyn io::Read> = if size >= PROGRESS_FROM_BYTES {

@@ -8,8 +8,8 @@ use std::io::Write;
 /// Write the provisioning file Grafana would read after the log (or after step N).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
-    log: String,
+    #[command(flatten)]
+    input: super::LogInput,
     /// Which fold renders it.
     #[arg(long, default_value = "libpatch21")]
     profile: Profile,
@@ -33,7 +33,7 @@ fn parse_format(s: &str) -> Result<FileFormat, String> {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    let (entries, peer) = open_log(&a.log)?;
+    let (entries, peer) = open_log(&a.input)?;
     let mut steps = 0u64;
     let last = replay::replay_stream(entries, a.profile, peer, |_, r| {
         steps += 1;

@@ -8,8 +8,8 @@ use std::io::{self, BufWriter, Write};
 /// Fold a hook log and print the consumer's state (or one JSON report per step).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The hook log (JSON Lines, hook log v1), or `-` for standard input.
-    log: String,
+    #[command(flatten)]
+    input: super::LogInput,
     /// Which fold: `libpatch21` (the reference, bugs included) or `verified`.
     #[arg(long, default_value = "libpatch21")]
     profile: Profile,
@@ -28,19 +28,19 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {
-    run_replay(&a.log, a.profile, a.steps, a.at, a.json, a.show_secrets)
+    run_replay(&a.input, a.profile, a.steps, a.at, a.json, a.show_secrets)
 }
 
 fn run_replay(
-    path: &str,
+    input: &super::LogInput,
     profile: Profile,
     steps: bool,
     at: Option<u64>,
     json: bool,
     show_secrets: bool,
 ) -> Result<(), Failure> {
-    let (entries, peer) = open_log(path)?;
-    let mut out = StepOut::for_log(path);
+    let (entries, peer) = open_log(input)?;
+    let mut out = StepOut::for_log(&input.log);
     let mut tally = Tally::default();
     let mut write_err = None;
     let last: Replay = replay::replay_stream(entries, profile, peer, |_, report| {
