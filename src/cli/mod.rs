@@ -155,9 +155,9 @@ fn parse_peer_at_start(s: &str) -> Result<PeerAtStart, String> {
 }
 
 /// Opens the log and, for a file whose user did not state it, pre-scans it for the peer
-/// relation at its start. A file
-/// is parsed a few lines ahead of the fold ([`ReadAhead::FILE`]); standard input line by
-/// line, so that a live stream's lines are folded as they arrive.
+/// relation at its start. A file is parsed a few lines ahead of the fold
+/// ([`ReadAhead::FILE`]); standard input line by line, so that a live stream's lines are
+/// folded as they arrive.
 pub fn open_log(input: &LogInput) -> Result<(Log, Option<PeerAtStart>), Failure> {
     let path = input.log.as_str();
     if path == "-" {
