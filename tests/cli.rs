@@ -553,3 +553,38 @@ fn peer_at_start_stated_streams_at_once_and_is_what_the_fold_assumes() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("neither `visible` nor `absent`"));
 }
+
+/// `diff` compares each name's datasources as the file holds them: a second datasource
+/// under a name already provisioned is a change even when it equals the first, and a
+/// NaN that becomes null is a change although the report's JSON writes both as null.
+#[test]
+fn diff_sees_a_duplicate_and_a_nan_that_json_would_hide() {
+    let path = format!(
+        "{}/tests/profiles/name-collision.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    // The second relation's unit publishes the very host of the first's.
+    let log = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("10.0.4.0:9090", "10.0.3.0:9090");
+    let changed = |log: &str, a: &str, b: &str| -> serde_json::Value {
+        let out = run(&["diff", "--json", "-", a, b], Some(log));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["datasources"]["changed"]
+            .clone()
+    };
+    let name = "juju_cos_0c1f3a9e_prometheus_0";
+    assert_eq!(changed(&log, "8", "9"), serde_json::json!([name]));
+    assert_eq!(changed(&log, "9", "9"), serde_json::json!([]));
+    // extra_fields {"x": NaN} on the first relation, then {"x": null}.
+    let lines: Vec<&str> = log.lines().take(6).collect();
+    let with = |x: &str| {
+        lines[3].replace(
+            r#"\"extra_fields\": null"#,
+            &format!(r#"\"extra_fields\": {{\"x\": {x}}}"#),
+        )
+    };
+    let nan_log = [lines.join("\n"), with("NaN"), with("null")].join("\n");
+    assert_eq!(changed(&nan_log, "6", "7"), serde_json::json!([name]));
+    assert_eq!(changed(&nan_log, "6", "6"), serde_json::json!([]));
+}

@@ -1,6 +1,5 @@
 //! `grafana-source check`: replay a log and report every broken invariant.
-use super::{open_log, Failure, StepOut};
-use grafana_source::py::PyValue;
+use super::{name_text, open_log, Failure, StepOut};
 use grafana_source::replay::{self, Flow};
 use grafana_source::Profile;
 use std::io::{self, Write};
@@ -17,13 +16,6 @@ pub struct Args {
     /// One JSON object per violation instead of text.
     #[arg(long)]
     json: bool,
-}
-
-fn name_text(v: &PyValue) -> String {
-    match v {
-        PyValue::Str(s) => s.to_string(),
-        other => other.py_repr(),
-    }
 }
 
 pub fn run(a: Args) -> Result<(), Failure> {

@@ -1,5 +1,6 @@
 //! `grafana-source diff`: what changed between two steps of one log.
-use super::{open_log, Failure};
+use super::{name_text, open_log, Failure};
+use grafana_source::py::PyValue;
 use grafana_source::render::RenderResult;
 use grafana_source::replay::{replay_stream, Flow};
 use grafana_source::world::State;
@@ -26,26 +27,33 @@ pub struct Args {
     show_secrets: bool,
 }
 
-/// Datasources by name (JSON text of each entry), and deleted names.
-fn view(r: &RenderResult, show_secrets: bool) -> (BTreeMap<String, String>, Vec<String>) {
+/// Datasources by name, each with the texts of its entries (sorted: under `libpatch21`
+/// several may share a name, and a second one is a change), and deleted names. An entry's
+/// text is Python's repr of its fields, as the file holds them (NaN is not None, 1 is not
+/// 1.0), `secureJsonData` values redacted unless shown.
+fn view(r: &RenderResult, show_secrets: bool) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
     let Ok(r) = r else { return Default::default() };
-    let file = grafana_source::summary::redact_json(r.to_json(), show_secrets);
-    let name = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let ds = file["datasources"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|d| (name(&d["name"]), d.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let del = file["deleteDatasources"]
-        .as_array()
-        .map(|a| a.iter().map(|d| name(&d["name"])).collect())
-        .unwrap_or_default();
+    let mut ds: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for d in r.datasources.iter() {
+        let fields: Vec<String> = d
+            .fields()
+            .map(|(field, v)| match (field, v) {
+                ("secureJsonData", PyValue::Dict(m)) if !show_secrets => {
+                    let keys: Vec<String> = m.keys().map(|k| format!("{k:?}")).collect();
+                    format!("{field}: redacted {}", keys.join(", "))
+                }
+                ("secureJsonData", _) if !show_secrets => format!("{field}: redacted"),
+                _ => format!("{field}: {}", v.py_repr()),
+            })
+            .collect();
+        ds.entry(name_text(&d.name))
+            .or_default()
+            .push(fields.join("; "));
+    }
+    for entries in ds.values_mut() {
+        entries.sort();
+    }
+    let del = r.delete.iter().map(name_text).collect();
     (ds, del)
 }
 

@@ -58,6 +58,15 @@ impl Failure {
 /// The plural ending of a count's noun: `format!("{n} step{}", plural(n))`.
 pub use grafana_source::summary::plural;
 
+/// A datasource name as people read it: a string as it is, anything else (corrupt peer
+/// data) as Python's repr.
+pub fn name_text(v: &grafana_source::py::PyValue) -> String {
+    match v {
+        grafana_source::py::PyValue::Str(s) => s.to_string(),
+        other => other.py_repr(),
+    }
+}
+
 /// A step number past the end of the log (`what` names it as the user gave it: `--at 5`,
 /// `step 5`), with the steps the log has.
 pub fn no_such_step(what: &str, steps: u64) -> Failure {
