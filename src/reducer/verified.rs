@@ -615,11 +615,11 @@ fn source_data(id: u64, rel: &Relation) -> Result<Option<SourceData>, Diagnostic
     }))
 }
 
-/// Whether `name` is a Juju unit name `app/N`.
-fn unit_number(name: &UnitName) -> Option<&str> {
-    let app = crate::log::unit_application(&name.0);
+/// The `N` of a Juju unit name `app/N`, given its application `app`
+/// ([`crate::log::unit_application`] of it); none for any other name.
+fn unit_number<'a>(name: &'a str, app: &str) -> Option<&'a str> {
     // Past the first `/`; none without one.
-    let n = name.0.get(app.len() + 1..)?;
+    let n = name.get(app.len() + 1..)?;
     (!app.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(n)
 }
 
@@ -707,8 +707,8 @@ fn derive_units(
         let name: Arc<str> = match before {
             Some(u) => {
                 debug_assert!(
-                    unit_number(unit).is_some_and(|n| *u.name == *made(n))
-                        && crate::log::unit_application(&unit.0) == &*rel.app,
+                    crate::log::unit_application(&unit.0) == &*rel.app
+                        && unit_number(&unit.0, &rel.app).is_some_and(|n| *u.name == *made(n)),
                     "{}",
                     u.name
                 );
@@ -718,33 +718,22 @@ fn derive_units(
                 // Checked once per entry made: an entry is reused only under the same
                 // source data and the same application (`derive_alone`).
                 let app = crate::log::unit_application(&unit.0);
-                if app != &*rel.app {
-                    // Its name would be one of the relation's own units'
-                    // (`..._<application>_<N>`), and could take that unit's datasource.
-                    diagnostics.push(diag(
-                        id,
-                        Some(&unit.0),
-                        "unit",
+                let Some(n) = unit_number(&unit.0, app).filter(|_| app == &*rel.app) else {
+                    let why = if app == &*rel.app {
+                        "not a Juju unit name `app/N`".to_string()
+                    } else {
+                        // Its name would be one of the relation's own units'
+                        // (`..._<application>_<N>`), and could take that unit's datasource.
                         format!(
                             "a unit of application `{app}`, not of the relation's `{}`: not \
                              provisioned",
                             rel.app
-                        ),
-                    ));
+                        )
+                    };
+                    diagnostics.push(diag(id, Some(&unit.0), "unit", why));
                     continue;
-                }
-                match unit_number(unit) {
-                    Some(n) => made(n),
-                    None => {
-                        diagnostics.push(diag(
-                            id,
-                            Some(&unit.0),
-                            "unit",
-                            "not a Juju unit name `app/N`",
-                        ));
-                        continue;
-                    }
-                }
+                };
+                made(n)
             }
         };
         if !taken.take(&name) {
