@@ -217,8 +217,8 @@ impl Entry {
     /// then needs a `/`) and `RelationEvent` raises `RuntimeError` when the unit's
     /// application, its name up to the first `/`, is another one. Juju never runs such a
     /// hook; a log can still say so. (An empty `remote_unit` is none from the parse on.)
-    /// Hooks of other endpoints are left out: whether ops makes an event for them depends on the
-    /// Grafana charm's metadata, which the log does not carry.
+    /// Hooks of other endpoints are left out: whether ops makes an event for them depends
+    /// on the Grafana charm's metadata, which the log does not carry.
     ///
     /// ```
     /// use grafana_source::log::parse_line;
@@ -608,10 +608,10 @@ pub fn parse_line(line: u64, text: &str) -> Result<Entry, LogError> {
     };
     // `JUJU_REMOTE_UNIT` is empty when a hook names no unit (application data changed),
     // and ops reads an empty one as none: so does the log.
-    let empty_remote_unit = raw.remote_unit.as_ref().is_some_and(|n| n.0.is_empty());
+    let given = raw.remote_unit.is_some();
     let remote_unit = raw.remote_unit.map(|n| n.0).filter(|u| !u.is_empty());
     if raw.unit_data.is_some() && remote_unit.is_none() {
-        let why = if empty_remote_unit {
+        let why = if given {
             "given with an empty `remote_unit`, which names no unit (as Juju and ops read it)"
         } else {
             "given without the `remote_unit` it belongs to"
