@@ -117,20 +117,8 @@ fn unwritable(r: &Rendered, format: FileFormat) -> Option<WriteError> {
 /// What in `v` `format` cannot hold, first in the file's order, described; `path` is
 /// extended to it (and left as it was when there is none).
 fn first_unwritable(v: &PyValue, format: FileFormat, path: &mut String) -> Option<String> {
-    match (v, format) {
-        (PyValue::Float(f), FileFormat::Json) if !f.is_finite() => Some(
-            match (f.is_nan(), *f > 0.0) {
-                (true, _) => "NaN",
-                (false, true) => "infinity",
-                (false, false) => "-infinity",
-            }
-            .to_string(),
-        ),
-        (PyValue::Int(PyInt::Big(text)), FileFormat::Yaml) if text.parse::<i128>().is_err() => {
-            let digits = text.trim_start_matches('-').len();
-            Some(format!("an int of {digits} digits"))
-        }
-        (PyValue::List(items), _) => items.iter().enumerate().find_map(|(i, item)| {
+    match v {
+        PyValue::List(items) => items.iter().enumerate().find_map(|(i, item)| {
             let len = path.len();
             path.push_str(&format!("[{i}]"));
             let found = first_unwritable(item, format, path);
@@ -139,7 +127,7 @@ fn first_unwritable(v: &PyValue, format: FileFormat, path: &mut String) -> Optio
             }
             found
         }),
-        (PyValue::Dict(d), _) => d.iter().find_map(|(k, item)| {
+        PyValue::Dict(d) => d.iter().find_map(|(k, item)| {
             let len = path.len();
             match k {
                 PyKey::Str(s) if is_plain_key(s) => {
@@ -155,6 +143,26 @@ fn first_unwritable(v: &PyValue, format: FileFormat, path: &mut String) -> Optio
             }
             found
         }),
+        scalar => unwritable_scalar(scalar, format),
+    }
+}
+
+/// What `format` cannot hold of a scalar, described (the one rule, for the pre-scan and
+/// the writer alike): in JSON a NaN or an infinity, in YAML an int past 128 bits.
+fn unwritable_scalar(v: &PyValue, format: FileFormat) -> Option<String> {
+    match (v, format) {
+        (PyValue::Float(f), FileFormat::Json) if !f.is_finite() => Some(
+            match (f.is_nan(), *f > 0.0) {
+                (true, _) => "NaN",
+                (false, true) => "infinity",
+                (false, false) => "-infinity",
+            }
+            .to_string(),
+        ),
+        (PyValue::Int(PyInt::Big(text)), FileFormat::Yaml) if text.parse::<i128>().is_err() => {
+            let digits = text.trim_start_matches('-').len();
+            Some(format!("an int of {digits} digits"))
+        }
         _ => None,
     }
 }
@@ -262,24 +270,25 @@ impl Value<'_> {
 impl Serialize for Value<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let at = |v| Value { v, ..*self };
+        // `write_file` refused such a value before writing; never written changed.
+        if let Some(what) = unwritable_scalar(self.v, self.format) {
+            return Err(S::Error::custom(format!(
+                "{what}, which {} cannot hold",
+                self.format
+            )));
+        }
         match (self.v, self.format) {
             (PyValue::None, _) => s.serialize_unit(),
             (PyValue::Bool(b), _) => s.serialize_bool(*b),
             (PyValue::Int(PyInt::Small(n)), _) => s.serialize_i64(*n),
-            (PyValue::Int(PyInt::Big(text)), format) => match text.parse::<i128>() {
+            (PyValue::Int(PyInt::Big(text)), _) => match text.parse::<i128>() {
                 Ok(n) => s.serialize_i128(n),
-                // serde_json writes the digits as they are (`arbitrary_precision`).
-                Err(_) if format == FileFormat::Json => self.v.json_number().serialize(s),
-                Err(_) => Err(S::Error::custom("an int beyond 128 bits")),
+                // JSON: serde_json writes the digits as they are (`arbitrary_precision`).
+                Err(_) => self.v.json_number().serialize(s),
             },
             (PyValue::Float(f), FileFormat::Yaml) => s.serialize_f64(*f),
             // Python's text of the float, as `json.dumps` writes it.
-            (PyValue::Float(f), FileFormat::Json) if f.is_finite() => {
-                self.v.json_number().serialize(s)
-            }
-            (PyValue::Float(_), FileFormat::Json) => {
-                Err(S::Error::custom("a float JSON cannot hold"))
-            }
+            (PyValue::Float(_), FileFormat::Json) => self.v.json_number().serialize(s),
             (PyValue::Str(t), _) => s.serialize_str(&self.text(t)),
             (PyValue::List(items), _) => s.collect_seq(items.iter().map(at)),
             (PyValue::Dict(d), _) => {
