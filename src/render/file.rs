@@ -314,12 +314,17 @@ mod tests {
     /// A render of one datasource whose `jsonData` is `json_data` (Python JSON text),
     /// deleting `delete`.
     fn rendered(json_data: &str, delete: &[PyValue], escaped: bool) -> Rendered {
+        rendered_with(json::loads(json_data).unwrap(), delete, escaped)
+    }
+
+    /// [`rendered`] with a `jsonData` value JSON text cannot give (int keys).
+    fn rendered_with(json_data: PyValue, delete: &[PyValue], escaped: bool) -> Rendered {
         let text = |t: &str| PyValue::Str(t.into());
         let d = Datasource {
             name: text("ds"),
             source_type: text("prometheus"),
             url: text("http://a:9090"),
-            json_data: Some(json::loads(json_data).unwrap()),
+            json_data: Some(json_data),
             secure_json_data: None,
         };
         Rendered::new(
@@ -354,17 +359,7 @@ mod tests {
             );
         }
         d.insert(PyKey::Int(7), PyValue::None);
-        let mut r = rendered("{}", &[], false);
-        let ds = r.datasources.iter().next().unwrap().clone();
-        r = Rendered::new(
-            DatasourceList::from_vec(vec![Datasource {
-                json_data: Some(PyValue::dict(d)),
-                ..ds
-            }]),
-            Default::default(),
-            false,
-            None,
-        );
+        let r = rendered_with(PyValue::dict(d), &[], false);
         let text = write_file(&r, false, FileFormat::Yaml).unwrap();
         for (n, k) in keys.iter().enumerate() {
             let quoted = serde_json::to_string(k).unwrap();
