@@ -73,12 +73,22 @@ SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 NUMBER = re.compile(r"[0-9]+")
 
 
+def unit_fields(line):
+    """The line with an empty `remote_unit` or `departing_unit` as none: Juju sets the
+    variable empty when a hook names no unit, and ops reads it so (as the crate's parse
+    does)."""
+    for field in ("remote_unit", "departing_unit"):
+        if line.get(field) == "":
+            line[field] = None
+    return line
+
+
 def names_remote_unit(line):
     """Whether a relation hook of the two endpoints names a remote unit. ops makes an event
     for every such hook, observed or not, and refuses to make one whose unit is not of its
     application (RuntimeError): those hooks run an ops dispatch too. Without a unit, an
     unobserved hook has nothing ops could refuse."""
-    return line.get("relation") in (SOURCE, PEER) and line.get("remote_unit") not in (None, "")
+    return line.get("relation") in (SOURCE, PEER) and line.get("remote_unit") is not None
 
 
 def of_other_application(unit, app):
@@ -155,8 +165,7 @@ class World:
         rel["app"] = line["remote_app"]
         if line.get("app_data") is not None:
             rel["app_data"] = dict(line["app_data"])
-        # An empty JUJU_REMOTE_UNIT names no unit (ops reads it as none), as null does.
-        unit = line.get("remote_unit") or None
+        unit = line.get("remote_unit")
         if unit is None:
             return
         if kind == "relation-departed":
@@ -306,7 +315,7 @@ class Dispatcher:
         relations = []
         by_id = {}
         self._names, self._scenario_names = {}, {}
-        remote = line.get("remote_unit") or None
+        remote = line.get("remote_unit")
         endpoint = line.get("relation")
         # A hook naming a unit of another application fails before any handler (ops
         # refuses its event, whatever the members; the reports show whether it did).
@@ -628,7 +637,7 @@ def main():
             for number, text in enumerate(f, start=1):
                 if text.strip():
                     try:
-                        lines.append(json.loads(text))
+                        lines.append(unit_fields(json.loads(text)))
                     except json.JSONDecodeError as e:
                         print(f"{args.log}:{number}: not JSON: {e}", file=sys.stderr)
                         return 2
